@@ -1,0 +1,232 @@
+import cron from 'node-cron'
+import * as z from 'zod'
+import { AlertPolicyOverride } from './alert-policy.ts'
+import { Duration } from './duration.ts'
+import { JsonPathText } from './jsonpath.ts'
+import { type TemplateContext, jsonTemplateRefs as jsonRefs, jsonTemplateValue, templateString } from './template.ts'
+
+export const PROBE_NAME = /^[a-z0-9][a-z0-9-]*$/
+const STEP_NAME = /^[a-z0-9][a-z0-9_-]*$/
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+/** Labels smokeprobe sets itself; a probe label of the same name would collide in metrics and alerts. */
+const RESERVED_LABELS = ['probe', 'location', 'step', 'reason', 'result', 'alertname', 'channel', 'event', 'le']
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/
+const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 }
+/** Redirects followed when a step says `followRedirects: true`. */
+export const DEFAULT_MAX_REDIRECTS = 5
+
+export const RegexText = z
+  .string()
+  .meta({ description: 'A JavaScript regular expression' })
+  .transform((text, ctx) => {
+    try {
+      return new RegExp(text)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(text)}: ${(error as Error).message}` })
+      return z.NEVER
+    }
+  })
+
+const ByteSize = z
+  .union([z.int().min(1), z.string()])
+  .meta({ description: 'A size in bytes, or with a unit: 512KiB, 1MiB, 10MB' })
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return value
+    const match = SIZE.exec(value.trim())
+    if (!match || Number(match[1]) === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 1MiB or 512KiB, got ${JSON.stringify(value)}` })
+      return z.NEVER
+    }
+    return Number(match[1]) * (SIZE_UNITS[match[2] ?? 'B'] ?? 1)
+  })
+
+const Status = z.int().min(100).max(599)
+
+/** The schema of one probe file, compiling templates against `context` (its environment and secret mask). */
+export function probeFileSchema(context: TemplateContext) {
+  const Template = templateString(context)
+  const Headers = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'), Template)
+
+  const JsonMatcher = z.union([
+    z.strictObject({ exists: z.boolean() }).transform((m) => ({ kind: 'exists' as const, exists: m.exists })),
+    z.strictObject({ matches: RegexText }).transform((m) => ({ kind: 'matches' as const, regex: m.matches })),
+    z.strictObject({ equals: jsonTemplateValue(context) }).transform((m) => ({ kind: 'equals' as const, value: m.equals })),
+    jsonTemplateValue(context, z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .transform((value) => ({ kind: 'equals' as const, value })),
+  ])
+  const HeaderMatcher = z.union([
+    z.strictObject({ exists: z.boolean() }).transform((m) => ({ kind: 'exists' as const, exists: m.exists })),
+    z.strictObject({ matches: RegexText }).transform((m) => ({ kind: 'matches' as const, regex: m.matches })),
+    Template.transform((template) => ({ kind: 'equals' as const, template })),
+  ])
+  const Capture = z.union([
+    JsonPathText.transform((path) => ({ from: 'json' as const, path })),
+    z.strictObject({ json: JsonPathText }).transform((c) => ({ from: 'json' as const, path: c.json })),
+    z.strictObject({ header: z.string().min(1) }).transform((c) => ({ from: 'header' as const, header: c.header.toLowerCase() })),
+    z.strictObject({ status: z.literal(true) }).transform(() => ({ from: 'status' as const })),
+  ])
+
+  const Request = z.strictObject({
+    /** @defaultValue GET */
+    method: z.enum(HTTP_METHODS).default('GET'),
+    url: Template.meta({ description: 'The URL; templates allowed' }),
+    headers: Headers.default({}),
+    /** A JSON body (sets content-type: application/json unless given). */
+    json: jsonTemplateValue(context).optional(),
+    /** A raw text body. */
+    body: Template.optional(),
+    /** A per-step timeout, within the probe's `timeout`. */
+    timeout: Duration.optional(),
+    /** Follow redirects: `true` (at most 5) or a maximum number of hops. @defaultValue false */
+    followRedirects: z.union([z.boolean(), z.int().min(1).max(20)]).default(false)
+      .transform((v) => (v === true ? DEFAULT_MAX_REDIRECTS : v === false ? 0 : v)),
+  }).superRefine((request, ctx) => {
+    if (request.json !== undefined && request.body !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: 'give either json or body, not both' })
+    }
+  })
+
+  const Expect = z.strictObject({
+    /** Accepted statuses: a number or a list. @defaultValue any 2xx */
+    status: z.union([Status, z.array(Status).min(1)], {
+      error: (issue) => `expected a status code (100-599) or a list of them, got ${JSON.stringify(issue.input)}`,
+    }).transform((s) => (Array.isArray(s) ? s : [s])).optional(),
+    maxDuration: Duration.optional(),
+    json: z.record(z.string(), JsonMatcher).default({}).transform((entries, ctx) => {
+      const out = []
+      for (const [source, matcher] of Object.entries(entries)) {
+        const path = JsonPathText.safeParse(source)
+        if (!path.success) {
+          ctx.addIssue({ code: 'custom', path: [source], message: path.error.issues[0]?.message ?? 'invalid JSONPath' })
+          continue
+        }
+        out.push({ path: path.data, matcher })
+      }
+      return out
+    }),
+    headers: z.record(z.string(), HeaderMatcher).default({})
+      .transform((entries) => Object.entries(entries).map(([name, matcher]) => ({ name: name.toLowerCase(), matcher }))),
+    body: z.strictObject({ contains: Template.optional(), matches: RegexText.optional() }).optional(),
+  })
+
+  const Step = z.strictObject({
+    name: z.string().regex(STEP_NAME, 'a step name is lower-case letters, digits, "-" and "_"'),
+    /** Runs even after an earlier step failed (delete what the probe created). @defaultValue false */
+    cleanup: z.boolean().default(false),
+    request: Request,
+    expect: Expect.prefault({}),
+    capture: z.record(z.string().regex(VAR_NAME, 'a capture name is a letter or "_", then letters, digits, "_" or "-"'), Capture)
+      .default({})
+      .transform((entries) => Object.entries(entries).map(([name, source]) => ({ name, source }))),
+  })
+
+  return z.strictObject({
+    $schema: z.string().optional(),
+    name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
+    description: z.string().optional(),
+    /** How often the probe runs. @defaultValue 1m (unless `schedule` is given) */
+    interval: Duration.optional(),
+    /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
+    schedule: z.string().refine((expr) => cron.validate(expr), { error: (i) => `invalid cron expression ${JSON.stringify(i.input)}` }).optional(),
+    /** Budget for the whole run, all steps included. @defaultValue 30s */
+    timeout: Duration.prefault('30s'),
+    labels: z.record(
+      z.string().regex(LABEL_NAME, 'a label name is letters, digits and "_"')
+        .refine((name) => !RESERVED_LABELS.includes(name), { error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe` }),
+      z.string(),
+    ).default({}),
+    /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */
+    maxBodySize: ByteSize.prefault('1MiB'),
+    tls: z.strictObject({
+      /** Accept any certificate (self-signed, expired, wrong host). @defaultValue false */
+      insecure: z.boolean().default(false),
+    }).prefault({}),
+    vars: z.record(z.string().regex(VAR_NAME, 'a variable name is a letter or "_", then letters, digits, "_" or "-"'), Template).default({}),
+    defaults: z.strictObject({ headers: Headers.default({}) }).prefault({}),
+    steps: z.array(Step).min(1, 'a probe needs at least one step'),
+    alert: AlertPolicyOverride.optional(),
+  }).superRefine((probe, ctx) => {
+    checkSchedule(probe, ctx)
+    checkSteps(probe, ctx)
+  }).transform(({ $schema: _, interval, ...probe }) => ({
+    ...probe,
+    intervalMs: probe.schedule === undefined ? (interval ?? 60_000) : null,
+  }))
+}
+
+type ProbeShape = z.output<ReturnType<typeof probeFileSchemaInner>>
+// Indirection so the refinements below can name the object's parsed shape.
+function probeFileSchemaInner(context: TemplateContext) {
+  return probeFileSchema(context).in
+}
+
+function checkSchedule(probe: ProbeShape, ctx: z.RefinementCtx): void {
+  if (probe.interval !== undefined && probe.schedule !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'give either interval or schedule, not both' })
+  }
+  const interval = probe.schedule === undefined ? (probe.interval ?? 60_000) : undefined
+  if (interval !== undefined && probe.timeout >= interval) {
+    ctx.addIssue({ code: 'custom', path: ['timeout'], message: `timeout (${probe.timeout} ms) must be shorter than interval (${interval} ms)` })
+  }
+  if (interval !== undefined && interval < 1_000) {
+    ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 1s' })
+  }
+}
+
+function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
+  const known = new Set<string>(['run.id', 'run.timestamp', 'probe.name'])
+  for (const [name, template] of Object.entries(probe.vars)) {
+    for (const ref of template.refs) {
+      if (!known.has(ref)) ctx.addIssue({ code: 'custom', path: ['vars', name], message: `unknown variable "${ref}" (vars may use run.id, probe.name and earlier vars)` })
+    }
+    known.add(name)
+  }
+  for (const [name, template] of Object.entries(probe.defaults.headers)) {
+    for (const ref of template.refs) {
+      if (!known.has(ref)) ctx.addIssue({ code: 'custom', path: ['defaults', 'headers', name], message: `unknown variable "${ref}"` })
+    }
+  }
+  const stepNames = new Set<string>()
+  probe.steps.forEach((step, index) => {
+    if (stepNames.has(step.name)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'name'], message: `duplicate step name "${step.name}"` })
+    stepNames.add(step.name)
+    for (const { path, refs } of stepRefs(step)) {
+      for (const ref of refs) {
+        if (!known.has(ref)) {
+          ctx.addIssue({ code: 'custom', path: ['steps', index, ...path], message: `unknown variable "${ref}" (known: ${[...known].join(', ')})` })
+        }
+      }
+    }
+    if (step.request.timeout !== undefined && step.request.timeout > probe.timeout) {
+      ctx.addIssue({ code: 'custom', path: ['steps', index, 'request', 'timeout'], message: `step timeout (${step.request.timeout} ms) exceeds the probe timeout (${probe.timeout} ms)` })
+    }
+    for (const capture of step.capture) {
+      if (Object.hasOwn(probe.vars, capture.name)) {
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'capture', capture.name], message: `capture "${capture.name}" shadows a var of the same name` })
+      }
+      known.add(capture.name)
+    }
+  })
+}
+
+type StepShape = ProbeShape['steps'][number]
+
+function stepRefs(step: StepShape): { path: (string | number)[]; refs: readonly string[] }[] {
+  const out: { path: (string | number)[]; refs: readonly string[] }[] = [{ path: ['request', 'url'], refs: step.request.url.refs }]
+  for (const [name, template] of Object.entries(step.request.headers)) out.push({ path: ['request', 'headers', name], refs: template.refs })
+  if (step.request.body) out.push({ path: ['request', 'body'], refs: step.request.body.refs })
+  if (step.request.json) out.push({ path: ['request', 'json'], refs: jsonRefs(step.request.json) })
+  for (const { path, matcher } of step.expect.json) {
+    if (matcher.kind === 'equals') out.push({ path: ['expect', 'json', path.source], refs: jsonRefs(matcher.value) })
+  }
+  for (const { name, matcher } of step.expect.headers) {
+    if (matcher.kind === 'equals') out.push({ path: ['expect', 'headers', name], refs: matcher.template.refs })
+  }
+  if (step.expect.body?.contains) out.push({ path: ['expect', 'body', 'contains'], refs: step.expect.body.contains.refs })
+  return out
+}
+
+export type Probe = z.output<ReturnType<typeof probeFileSchema>> & { readonly file: string }
+export type Step = Probe['steps'][number]

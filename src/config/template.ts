@@ -1,0 +1,187 @@
+import * as z from 'zod'
+import type { SecretMask } from './secrets.ts'
+
+/**
+ * `{{ name }}` templates, compiled at load. `{{ env.NAME }}` is substituted
+ * then (and its value recorded as a secret); `{{ run.id }}`, vars and
+ * captures stay references that are resolved per run.
+ */
+export type TemplatePart = { readonly text: string } | { readonly ref: string }
+
+export interface Template {
+  readonly source: string
+  readonly parts: readonly TemplatePart[]
+  /** Names this template needs at run time (vars, captures, run.*). */
+  readonly refs: readonly string[]
+}
+
+/** What a template may read at load: the environment, and where to record its secrets. */
+export interface TemplateContext {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly secrets: SecretMask
+}
+
+/** Names every run provides. */
+export const RUN_REFS = ['run.id', 'run.timestamp', 'probe.name'] as const
+
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
+const REF_NAME = /^(?:env\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|[A-Za-z_][A-Za-z0-9_-]*)$/
+
+/** Compiles a template, or returns the reasons it cannot be compiled. */
+export function compileTemplate(source: string, context: TemplateContext): Template | string[] {
+  const parts: TemplatePart[] = []
+  const problems: string[] = []
+  let last = 0
+  for (const match of source.matchAll(PLACEHOLDER)) {
+    if (match.index > last) parts.push({ text: source.slice(last, match.index) })
+    last = match.index + match[0].length
+    const name = match[1] ?? ''
+    if (!REF_NAME.test(name)) {
+      problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, run.id, run.timestamp, probe.name or a variable name`)
+    } else if (name.startsWith('env.')) {
+      const value = context.env[name.slice(4)]
+      if (value === undefined) problems.push(`environment variable ${name.slice(4)} is not set`)
+      else {
+        context.secrets.add(value)
+        parts.push({ text: value })
+      }
+    } else parts.push({ ref: name })
+  }
+  if (last < source.length) parts.push({ text: source.slice(last) })
+  if (problems.length > 0) return problems
+  return { source, parts: mergeText(parts), refs: parts.flatMap((p) => ('ref' in p ? [p.ref] : [])) }
+}
+
+function mergeText(parts: TemplatePart[]): TemplatePart[] {
+  const merged: TemplatePart[] = []
+  for (const part of parts) {
+    const previous = merged.at(-1)
+    if ('text' in part && previous && 'text' in previous) merged[merged.length - 1] = { text: previous.text + part.text }
+    else merged.push(part)
+  }
+  return merged
+}
+
+/** Looks a name up for a run; undefined means "not available (yet)". */
+export type Scope = (name: string) => unknown
+
+export type Rendered<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly missing: string }
+
+/** Renders a template to a string; scalars are stringified, objects as JSON. */
+export function renderTemplate(template: Template, scope: Scope): Rendered<string> {
+  const only = template.parts[0]
+  if (template.parts.length === 1 && only && 'text' in only) return { ok: true, value: only.text }
+  let out = ''
+  for (const part of template.parts) {
+    if ('text' in part) out += part.text
+    else {
+      const value = scope(part.ref)
+      if (value === undefined) return { ok: false, missing: part.ref }
+      out += typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
+    }
+  }
+  return { ok: true, value: out }
+}
+
+/** Like renderTemplate, but `"{{ id }}"` alone keeps the captured value's JSON type (a number stays a number). */
+export function renderTemplateValue(template: Template, scope: Scope): Rendered<unknown> {
+  const only = template.parts[0]
+  if (template.parts.length === 1 && only && 'ref' in only) {
+    const value = scope(only.ref)
+    return value === undefined ? { ok: false, missing: only.ref } : { ok: true, value }
+  }
+  return renderTemplate(template, scope)
+}
+
+/** A JSON value whose strings are templates. */
+export type JsonTemplate =
+  | { readonly kind: 'template'; readonly template: Template }
+  | { readonly kind: 'literal'; readonly value: null | number | boolean }
+  | { readonly kind: 'array'; readonly items: readonly JsonTemplate[] }
+  | { readonly kind: 'object'; readonly entries: readonly (readonly [string, JsonTemplate])[] }
+
+export function compileJsonTemplate(value: unknown, context: TemplateContext): JsonTemplate | string[] {
+  if (typeof value === 'string') {
+    const template = compileTemplate(value, context)
+    return Array.isArray(template) ? template : { kind: 'template', template }
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return { kind: 'literal', value }
+  const problems: string[] = []
+  const compileChild = (child: unknown): JsonTemplate => {
+    const compiled = compileJsonTemplate(child, context)
+    if (Array.isArray(compiled)) {
+      problems.push(...compiled)
+      return { kind: 'literal', value: null }
+    }
+    return compiled
+  }
+  if (Array.isArray(value)) {
+    const items = value.map(compileChild)
+    return problems.length > 0 ? problems : { kind: 'array', items }
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value).map(([k, v]) => [k, compileChild(v)] as const)
+    return problems.length > 0 ? problems : { kind: 'object', entries }
+  }
+  return [`expected a JSON value, got ${typeof value}`]
+}
+
+export function renderJsonTemplate(json: JsonTemplate, scope: Scope): Rendered<unknown> {
+  switch (json.kind) {
+    case 'literal':
+      return { ok: true, value: json.value }
+    case 'template':
+      return renderTemplateValue(json.template, scope)
+    case 'array': {
+      const out: unknown[] = []
+      for (const item of json.items) {
+        const rendered = renderJsonTemplate(item, scope)
+        if (!rendered.ok) return rendered
+        out.push(rendered.value)
+      }
+      return { ok: true, value: out }
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {}
+      for (const [key, item] of json.entries) {
+        const rendered = renderJsonTemplate(item, scope)
+        if (!rendered.ok) return rendered
+        out[key] = rendered.value
+      }
+      return { ok: true, value: out }
+    }
+  }
+}
+
+export function jsonTemplateRefs(json: JsonTemplate): string[] {
+  switch (json.kind) {
+    case 'literal':
+      return []
+    case 'template':
+      return [...json.template.refs]
+    case 'array':
+      return json.items.flatMap(jsonTemplateRefs)
+    case 'object':
+      return json.entries.flatMap(([, item]) => jsonTemplateRefs(item))
+  }
+}
+
+/** A zod string that compiles to a Template in the given context. */
+export function templateString(context: TemplateContext) {
+  return z.string().transform((text, ctx) => {
+    const compiled = compileTemplate(text, context)
+    if (!Array.isArray(compiled)) return compiled
+    for (const message of compiled) ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  })
+}
+
+/** Any JSON value whose strings compile to templates in the given context. */
+export function jsonTemplateValue(context: TemplateContext, base: z.ZodType<unknown> = z.json()) {
+  return base.transform((value, ctx) => {
+    const compiled = compileJsonTemplate(value, context)
+    if (!Array.isArray(compiled)) return compiled
+    for (const message of compiled) ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  })
+}
