@@ -27,10 +27,14 @@ export class SecretMask {
     return text.replace(this.#pattern, '***')
   }
 
-  /** A deep copy of a JSON-like value with every string masked. */
+  /** A deep JSON copy of a value with every string masked (Errors become { type, message, code, stack }). */
   maskDeep<T>(value: T): T {
     if (this.#values.size === 0) return value
-    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === 'string' ? this.mask(v) : v)) as T
+    const json = JSON.stringify(value, (_key, v: unknown) => {
+      if (v instanceof Error) return { type: v.name, message: v.message, code: (v as { code?: unknown }).code, stack: v.stack }
+      return typeof v === 'string' ? this.mask(v) : v
+    })
+    return json === undefined ? value : (JSON.parse(json) as T)
   }
 }
 

@@ -185,3 +185,19 @@ export function jsonTemplateValue(context: TemplateContext, base: z.ZodType<unkn
     return z.NEVER
   })
 }
+
+/** A string whose only placeholders are `{{ env.NAME }}`, resolved at load (alerting.yaml fields). */
+export function envString(context: TemplateContext) {
+  return z.string().transform((text, ctx) => {
+    const compiled = compileTemplate(text, context)
+    if (Array.isArray(compiled)) {
+      for (const message of compiled) ctx.addIssue({ code: 'custom', message })
+      return z.NEVER
+    }
+    if (compiled.refs.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `only {{ env.NAME }} placeholders are allowed here, got {{ ${compiled.refs[0]} }}` })
+      return z.NEVER
+    }
+    return compiled.parts.map((p) => ('text' in p ? p.text : '')).join('')
+  })
+}

@@ -1,0 +1,25 @@
+/** One message for one channel: what every channel formats in its own protocol. */
+export type NotificationEvent = 'firing' | 'resolved' | 'reminder' | 'test'
+
+export interface Notification {
+  /** Unique per (incident, event, sequence): an idempotency key receivers can dedupe on. */
+  readonly id: string
+  readonly event: NotificationEvent
+  readonly probe: string
+  /** The vantage point (`--location`), or null when none was given. */
+  readonly location: string | null
+  /**
+   * Deterministic from probe, location and incident start, so restarts and
+   * replicas agree on it (PagerDuty dedup_key, webhook groupKey).
+   */
+  readonly incidentId: string
+  /** ISO time of the incident's first failed run. */
+  readonly since: string
+  /** ISO time this event was decided. */
+  readonly at: string
+  readonly consecutiveFailures: number
+  /** One line for a subject or a pager title, e.g. `FIRING items-crud: read: expected status 200, got 500`. */
+  readonly summary: string
+  readonly error: { readonly step: string; readonly message: string } | null
+  readonly labels: Readonly<Record<string, string>>
+}

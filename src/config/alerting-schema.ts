@@ -1,0 +1,30 @@
+import * as z from 'zod'
+import { CHANNELS } from '../alerting/channels/index.ts'
+import { AlertPolicyOverride } from './alert-policy.ts'
+import type { TemplateContext } from './template.ts'
+
+const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+/** The schema of alerting.yaml: default policy and named channels. */
+export function alertingFileSchema(context: TemplateContext) {
+  const Channel = z.discriminatedUnion('type', [
+    CHANNELS.email.schema(context),
+    CHANNELS.webhook.schema(context),
+    CHANNELS.pagerduty.schema(context),
+    CHANNELS.alertmanager.schema(context),
+  ])
+  return z.strictObject({
+    $schema: z.string().optional(),
+    defaults: AlertPolicyOverride.prefault({}),
+    channels: z.record(z.string().regex(CHANNEL_NAME, 'a channel name is lower-case letters, digits, "-" and "_"'), Channel).default({}),
+  }).superRefine((file, ctx) => {
+    for (const [index, name] of (file.defaults.channels ?? []).entries()) {
+      if (!Object.hasOwn(file.channels, name)) {
+        ctx.addIssue({ code: 'custom', path: ['defaults', 'channels', index], message: `unknown channel "${name}" (defined: ${Object.keys(file.channels).join(', ') || 'none'})` })
+      }
+    }
+  }).transform(({ $schema: _, ...file }) => file)
+}
+
+export type AlertingConfig = z.output<ReturnType<typeof alertingFileSchema>>
+export type ChannelConfig = AlertingConfig['channels'][string]
