@@ -5,9 +5,18 @@ export type { Logger }
 
 /** Header and config fields that carry credentials even when they did not come from the environment. */
 const REDACT_PATHS = [
-  'headers.authorization', 'headers.cookie', 'headers["x-api-key"]', 'headers["proxy-authorization"]',
-  'request.headers.authorization', 'request.headers.cookie',
-  'smtp.pass', 'smtp.user', 'routingKey', 'pass', 'password', 'token',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  'headers["proxy-authorization"]',
+  'request.headers.authorization',
+  'request.headers.cookie',
+  'smtp.pass',
+  'smtp.user',
+  'routingKey',
+  'pass',
+  'password',
+  'token',
 ]
 
 export interface LoggerOptions {
@@ -26,19 +35,21 @@ export function createLogger({ level = 'info', secrets, destination }: LoggerOpt
       level,
       base: { svc: 'smokeprobe' },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      formatters: {
-        log: (object) => secrets.maskDeep(object),
-      },
-      hooks: {
-        logMethod(args, method) {
-          // A message string may embed a secret too (an error text from a library).
-          const masked = args.map((a) => (typeof a === 'string' ? secrets.mask(a) : a)) as typeof args
-          method.apply(this, masked)
-        },
-      },
     },
-    destination,
+    maskedDestination(secrets, destination ?? pino.destination({ dest: 1, sync: false })),
   )
+}
+
+/**
+ * Masks each finished line, so a secret is caught wherever it hides: a
+ * message, a field, an error text from a library, a stack.
+ */
+function maskedDestination(secrets: SecretMask, inner: DestinationStream): DestinationStream {
+  const masked = {
+    write: (line: string) => inner.write(secrets.mask(line)),
+    flush: (cb?: (err?: Error) => void) => (inner as { flush?: (cb?: (err?: Error) => void) => void }).flush?.(cb) ?? cb?.(),
+  }
+  return masked as DestinationStream
 }
 
 /** A logger that writes nothing, for tests and `run --once`. */

@@ -13,17 +13,24 @@ export function alertingFileSchema(context: TemplateContext) {
     CHANNELS.pagerduty.schema(context),
     CHANNELS.alertmanager.schema(context),
   ])
-  return z.strictObject({
-    $schema: z.string().optional(),
-    defaults: AlertPolicyOverride.prefault({}),
-    channels: z.record(z.string().regex(CHANNEL_NAME, 'a channel name is lower-case letters, digits, "-" and "_"'), Channel).default({}),
-  }).superRefine((file, ctx) => {
-    for (const [index, name] of (file.defaults.channels ?? []).entries()) {
-      if (!Object.hasOwn(file.channels, name)) {
-        ctx.addIssue({ code: 'custom', path: ['defaults', 'channels', index], message: `unknown channel "${name}" (defined: ${Object.keys(file.channels).join(', ') || 'none'})` })
+  return z
+    .strictObject({
+      $schema: z.string().optional(),
+      defaults: AlertPolicyOverride.prefault({}),
+      channels: z.record(z.string().regex(CHANNEL_NAME, 'a channel name is lower-case letters, digits, "-" and "_"'), Channel).default({}),
+    })
+    .superRefine((file, ctx) => {
+      for (const [index, name] of (file.defaults.channels ?? []).entries()) {
+        if (!Object.hasOwn(file.channels, name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['defaults', 'channels', index],
+            message: `unknown channel "${name}" (defined: ${Object.keys(file.channels).join(', ') || 'none'})`,
+          })
+        }
       }
-    }
-  }).transform(({ $schema: _, ...file }) => file)
+    })
+    .transform(({ $schema: _, ...file }) => file)
 }
 
 export type AlertingConfig = z.output<ReturnType<typeof alertingFileSchema>>

@@ -14,7 +14,11 @@ export function parseDuration(text: string): number | undefined {
 /** `1500` → `1.5s`, `60000` → `1m`: the inverse of parseDuration, for messages and listings. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0'
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % (size / 10) === 0) return `${ms / size}${unit}`
   }
   return `${ms}ms`

@@ -7,7 +7,7 @@ export interface CompiledJsonPath {
   select(document: unknown): unknown[]
 }
 
-const SIMPLE_SEGMENT = /^[^.*?()@:,\[\]]+$/
+const SIMPLE_SEGMENT = /^[^.*?()@:,[\]]+$/
 
 /** Compiles `$.data.items[0].id`-style paths to direct lookups; anything richer goes through jsonpath-plus. */
 export function compileJsonPath(source: string): CompiledJsonPath | string {

@@ -53,8 +53,10 @@ export function probeFileSchema(context: TemplateContext) {
     z.strictObject({ exists: z.boolean() }).transform((m) => ({ kind: 'exists' as const, exists: m.exists })),
     z.strictObject({ matches: RegexText }).transform((m) => ({ kind: 'matches' as const, regex: m.matches })),
     z.strictObject({ equals: jsonTemplateValue(context) }).transform((m) => ({ kind: 'equals' as const, value: m.equals })),
-    jsonTemplateValue(context, z.union([z.string(), z.number(), z.boolean(), z.null()]))
-      .transform((value) => ({ kind: 'equals' as const, value })),
+    jsonTemplateValue(context, z.union([z.string(), z.number(), z.boolean(), z.null()])).transform((value) => ({
+      kind: 'equals' as const,
+      value,
+    })),
   ])
   const HeaderMatcher = z.union([
     z.strictObject({ exists: z.boolean() }).transform((m) => ({ kind: 'exists' as const, exists: m.exists })),
@@ -68,45 +70,57 @@ export function probeFileSchema(context: TemplateContext) {
     z.strictObject({ status: z.literal(true) }).transform(() => ({ from: 'status' as const })),
   ])
 
-  const Request = z.strictObject({
-    /** @defaultValue GET */
-    method: z.enum(HTTP_METHODS).default('GET'),
-    url: Template.meta({ description: 'The URL; templates allowed' }),
-    headers: Headers.default({}),
-    /** A JSON body (sets content-type: application/json unless given). */
-    json: jsonTemplateValue(context).optional(),
-    /** A raw text body. */
-    body: Template.optional(),
-    /** A per-step timeout, within the probe's `timeout`. */
-    timeout: Duration.optional(),
-    /** Follow redirects: `true` (at most 5) or a maximum number of hops. @defaultValue false */
-    followRedirects: z.union([z.boolean(), z.int().min(1).max(20)]).default(false)
-      .transform((v) => (v === true ? DEFAULT_MAX_REDIRECTS : v === false ? 0 : v)),
-  }).superRefine((request, ctx) => {
-    if (request.json !== undefined && request.body !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['body'], message: 'give either json or body, not both' })
-    }
-  })
+  const Request = z
+    .strictObject({
+      /** @defaultValue GET */
+      method: z.enum(HTTP_METHODS).default('GET'),
+      url: Template.meta({ description: 'The URL; templates allowed' }),
+      headers: Headers.default({}),
+      /** A JSON body (sets content-type: application/json unless given). */
+      json: jsonTemplateValue(context).optional(),
+      /** A raw text body. */
+      body: Template.optional(),
+      /** A per-step timeout, within the probe's `timeout`. */
+      timeout: Duration.optional(),
+      /** Follow redirects: `true` (at most 5) or a maximum number of hops. @defaultValue false */
+      followRedirects: z
+        .union([z.boolean(), z.int().min(1).max(20)])
+        .default(false)
+        .transform((v) => (v === true ? DEFAULT_MAX_REDIRECTS : v === false ? 0 : v)),
+    })
+    .superRefine((request, ctx) => {
+      if (request.json !== undefined && request.body !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['body'], message: 'give either json or body, not both' })
+      }
+    })
 
   const Expect = z.strictObject({
     /** Accepted statuses: a number or a list. @defaultValue any 2xx */
-    status: z.union([Status, z.array(Status).min(1)], {
-      error: (issue) => `expected a status code (100-599) or a list of them, got ${JSON.stringify(issue.input)}`,
-    }).transform((s) => (Array.isArray(s) ? s : [s])).optional(),
+    status: z
+      .union([Status, z.array(Status).min(1)], {
+        error: (issue) => `expected a status code (100-599) or a list of them, got ${JSON.stringify(issue.input)}`,
+      })
+      .transform((s) => (Array.isArray(s) ? s : [s]))
+      .optional(),
     maxDuration: Duration.optional(),
-    json: z.record(z.string(), JsonMatcher).default({}).transform((entries, ctx) => {
-      const out = []
-      for (const [source, matcher] of Object.entries(entries)) {
-        const path = JsonPathText.safeParse(source)
-        if (!path.success) {
-          ctx.addIssue({ code: 'custom', path: [source], message: path.error.issues[0]?.message ?? 'invalid JSONPath' })
-          continue
+    json: z
+      .record(z.string(), JsonMatcher)
+      .default({})
+      .transform((entries, ctx) => {
+        const out = []
+        for (const [source, matcher] of Object.entries(entries)) {
+          const path = JsonPathText.safeParse(source)
+          if (!path.success) {
+            ctx.addIssue({ code: 'custom', path: [source], message: path.error.issues[0]?.message ?? 'invalid JSONPath' })
+            continue
+          }
+          out.push({ path: path.data, matcher })
         }
-        out.push({ path: path.data, matcher })
-      }
-      return out
-    }),
-    headers: z.record(z.string(), HeaderMatcher).default({})
+        return out
+      }),
+    headers: z
+      .record(z.string(), HeaderMatcher)
+      .default({})
       .transform((entries) => Object.entries(entries).map(([name, matcher]) => ({ name: name.toLowerCase(), matcher }))),
     body: z.strictObject({ contains: Template.optional(), matches: RegexText.optional() }).optional(),
   })
@@ -117,43 +131,60 @@ export function probeFileSchema(context: TemplateContext) {
     cleanup: z.boolean().default(false),
     request: Request,
     expect: Expect.prefault({}),
-    capture: z.record(z.string().regex(VAR_NAME, 'a capture name is a letter or "_", then letters, digits, "_" or "-"'), Capture)
+    capture: z
+      .record(z.string().regex(VAR_NAME, 'a capture name is a letter or "_", then letters, digits, "_" or "-"'), Capture)
       .default({})
       .transform((entries) => Object.entries(entries).map(([name, source]) => ({ name, source }))),
   })
 
-  return z.strictObject({
-    $schema: z.string().optional(),
-    name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
-    description: z.string().optional(),
-    /** How often the probe runs. @defaultValue 1m (unless `schedule` is given) */
-    interval: Duration.optional(),
-    /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
-    schedule: z.string().refine((expr) => cron.validate(expr), { error: (i) => `invalid cron expression ${JSON.stringify(i.input)}` }).optional(),
-    /** Budget for the whole run, all steps included. @defaultValue 30s */
-    timeout: Duration.prefault('30s'),
-    labels: z.record(
-      z.string().regex(LABEL_NAME, 'a label name is letters, digits and "_"')
-        .refine((name) => !RESERVED_LABELS.includes(name), { error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe` }),
-      z.string(),
-    ).default({}),
-    /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */
-    maxBodySize: ByteSize.prefault('1MiB'),
-    tls: z.strictObject({
-      /** Accept any certificate (self-signed, expired, wrong host). @defaultValue false */
-      insecure: z.boolean().default(false),
-    }).prefault({}),
-    vars: z.record(z.string().regex(VAR_NAME, 'a variable name is a letter or "_", then letters, digits, "_" or "-"'), Template).default({}),
-    defaults: z.strictObject({ headers: Headers.default({}) }).prefault({}),
-    steps: z.array(Step).min(1, 'a probe needs at least one step'),
-    alert: AlertPolicyOverride.optional(),
-  }).superRefine((probe, ctx) => {
-    checkSchedule(probe, ctx)
-    checkSteps(probe, ctx)
-  }).transform(({ $schema: _, interval, ...probe }) => ({
-    ...probe,
-    intervalMs: probe.schedule === undefined ? (interval ?? 60_000) : null,
-  }))
+  return z
+    .strictObject({
+      $schema: z.string().optional(),
+      name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
+      description: z.string().optional(),
+      /** How often the probe runs. @defaultValue 1m (unless `schedule` is given) */
+      interval: Duration.optional(),
+      /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
+      schedule: z
+        .string()
+        .refine((expr) => cron.validate(expr), { error: (i) => `invalid cron expression ${JSON.stringify(i.input)}` })
+        .optional(),
+      /** Budget for the whole run, all steps included. @defaultValue 30s */
+      timeout: Duration.prefault('30s'),
+      labels: z
+        .record(
+          z
+            .string()
+            .regex(LABEL_NAME, 'a label name is letters, digits and "_"')
+            .refine((name) => !RESERVED_LABELS.includes(name), {
+              error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe`,
+            }),
+          z.string(),
+        )
+        .default({}),
+      /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */
+      maxBodySize: ByteSize.prefault('1MiB'),
+      tls: z
+        .strictObject({
+          /** Accept any certificate (self-signed, expired, wrong host). @defaultValue false */
+          insecure: z.boolean().default(false),
+        })
+        .prefault({}),
+      vars: z
+        .record(z.string().regex(VAR_NAME, 'a variable name is a letter or "_", then letters, digits, "_" or "-"'), Template)
+        .default({}),
+      defaults: z.strictObject({ headers: Headers.default({}) }).prefault({}),
+      steps: z.array(Step).min(1, 'a probe needs at least one step'),
+      alert: AlertPolicyOverride.optional(),
+    })
+    .superRefine((probe, ctx) => {
+      checkSchedule(probe, ctx)
+      checkSteps(probe, ctx)
+    })
+    .transform(({ $schema: _, interval, ...probe }) => ({
+      ...probe,
+      intervalMs: probe.schedule === undefined ? (interval ?? 60_000) : null,
+    }))
 }
 
 type ProbeShape = z.output<ReturnType<typeof probeFileSchemaInner>>
@@ -168,7 +199,11 @@ function checkSchedule(probe: ProbeShape, ctx: z.RefinementCtx): void {
   }
   const interval = probe.schedule === undefined ? (probe.interval ?? 60_000) : undefined
   if (interval !== undefined && probe.timeout >= interval) {
-    ctx.addIssue({ code: 'custom', path: ['timeout'], message: `timeout (${probe.timeout} ms) must be shorter than interval (${interval} ms)` })
+    ctx.addIssue({
+      code: 'custom',
+      path: ['timeout'],
+      message: `timeout (${probe.timeout} ms) must be shorter than interval (${interval} ms)`,
+    })
   }
   if (interval !== undefined && interval < 1_000) {
     ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 1s' })
@@ -179,7 +214,12 @@ function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
   const known = new Set<string>(['run.id', 'run.timestamp', 'probe.name'])
   for (const [name, template] of Object.entries(probe.vars)) {
     for (const ref of template.refs) {
-      if (!known.has(ref)) ctx.addIssue({ code: 'custom', path: ['vars', name], message: `unknown variable "${ref}" (vars may use run.id, probe.name and earlier vars)` })
+      if (!known.has(ref))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vars', name],
+          message: `unknown variable "${ref}" (vars may use run.id, probe.name and earlier vars)`,
+        })
     }
     known.add(name)
   }
@@ -190,21 +230,34 @@ function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
   }
   const stepNames = new Set<string>()
   probe.steps.forEach((step, index) => {
-    if (stepNames.has(step.name)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'name'], message: `duplicate step name "${step.name}"` })
+    if (stepNames.has(step.name))
+      ctx.addIssue({ code: 'custom', path: ['steps', index, 'name'], message: `duplicate step name "${step.name}"` })
     stepNames.add(step.name)
     for (const { path, refs } of stepRefs(step)) {
       for (const ref of refs) {
         if (!known.has(ref)) {
-          ctx.addIssue({ code: 'custom', path: ['steps', index, ...path], message: `unknown variable "${ref}" (known: ${[...known].join(', ')})` })
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', index, ...path],
+            message: `unknown variable "${ref}" (known: ${[...known].join(', ')})`,
+          })
         }
       }
     }
     if (step.request.timeout !== undefined && step.request.timeout > probe.timeout) {
-      ctx.addIssue({ code: 'custom', path: ['steps', index, 'request', 'timeout'], message: `step timeout (${step.request.timeout} ms) exceeds the probe timeout (${probe.timeout} ms)` })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'request', 'timeout'],
+        message: `step timeout (${step.request.timeout} ms) exceeds the probe timeout (${probe.timeout} ms)`,
+      })
     }
     for (const capture of step.capture) {
       if (Object.hasOwn(probe.vars, capture.name)) {
-        ctx.addIssue({ code: 'custom', path: ['steps', index, 'capture', capture.name], message: `capture "${capture.name}" shadows a var of the same name` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'capture', capture.name],
+          message: `capture "${capture.name}" shadows a var of the same name`,
+        })
       }
       known.add(capture.name)
     }

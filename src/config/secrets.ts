@@ -2,26 +2,31 @@
  * Every value read from the environment is a secret (SPEC): it is collected at
  * load and replaced by `***` in anything the program prints, logs or sends.
  */
+/** Shorter environment values are not masked. */
+export const MIN_SECRET_LENGTH = 3
+
 export class SecretMask {
   readonly #values = new Set<string>()
   #pattern: RegExp | null = null
 
   add(value: string): void {
-    // Empty values cannot leak; masking them would corrupt every string.
-    if (value === '' || this.#values.has(value)) return
+    // Values this short cannot be masked without garbling every line
+    // (a "1" would replace every digit); the README says not to use them as secrets.
+    if (value.length < MIN_SECRET_LENGTH || this.#values.has(value)) return
     this.#values.add(value)
+    // Inside JSON output a secret with quotes or backslashes appears escaped.
+    this.#values.add(JSON.stringify(value).slice(1, -1))
     this.#pattern = null
-  }
-
-  get size(): number {
-    return this.#values.size
   }
 
   /** The text with every secret occurrence replaced by `***`. */
   mask(text: string): string {
     if (this.#values.size === 0) return text
     this.#pattern ??= new RegExp(
-      [...this.#values].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'),
+      [...this.#values]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
       'g',
     )
     return text.replace(this.#pattern, '***')

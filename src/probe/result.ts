@@ -12,8 +12,19 @@ export type FailureKind = 'transport' | 'timeout' | 'status' | 'expectation' | '
  * for transport errors so a dashboard can tell DNS from TLS.
  */
 export type FailureReason =
-  | 'timeout' | 'dns' | 'connect' | 'reset' | 'tls' | 'redirect' | 'transport'
-  | 'status' | 'expectation' | 'capture' | 'body_too_large' | 'invalid_body' | 'template'
+  | 'timeout'
+  | 'dns'
+  | 'connect'
+  | 'reset'
+  | 'tls'
+  | 'redirect'
+  | 'transport'
+  | 'status'
+  | 'expectation'
+  | 'capture'
+  | 'body_too_large'
+  | 'invalid_body'
+  | 'template'
 
 export interface Failure {
   readonly step: string

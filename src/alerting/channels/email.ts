@@ -12,7 +12,10 @@ function schema(context: TemplateContext) {
     smtp: z.strictObject({
       host: Text,
       /** @defaultValue 587 (465 when secure) */
-      port: z.union([z.int(), Text.transform(Number)]).pipe(z.int('expected a port number').min(1).max(65535)).optional(),
+      port: z
+        .union([z.int(), Text.transform(Number)])
+        .pipe(z.int('expected a port number').min(1).max(65535))
+        .optional(),
       /** Implicit TLS (port 465). @defaultValue false */
       secure: z.boolean().default(false),
       /** Refuse to send unless STARTTLS succeeds. @defaultValue false */
