@@ -1,0 +1,297 @@
+import { describe, expect, it } from 'vitest'
+import { type AlertPolicy, BUILTIN_POLICY } from '../../src/config/alert-policy.ts'
+import {
+  type AlertEvent,
+  type AlertState,
+  consecutiveFailures,
+  firingEvent,
+  INITIAL_STATE,
+  isFiring,
+  next,
+  resolve,
+} from '../../src/alerting/state.ts'
+import type { Failure, RunOutcome } from '../../src/probe/result.ts'
+
+/*
+ * Timelines in the style of Cloudprober's TestAlertHandlerRecord: one run a
+ * minute. Runs: F failed, P passed, A aborted. Events: F firing, M reminder,
+ * R resolved, . nothing. States: o ok, f failing, X firing, r recovering.
+ */
+const T0 = Date.parse('2026-03-01T10:00:00.000Z')
+const MINUTE = 60_000
+
+interface Case {
+  readonly name: string
+  readonly policy?: Partial<AlertPolicy>
+  readonly runs: string
+  readonly events: string
+  readonly states: string
+}
+
+const NO_REMINDERS = { reminderIntervalMs: 0 }
+
+const CASES: Case[] = [
+  // Default threshold 5.
+  { name: 'four failures never page', runs: 'F F F F P', events: '. . . . .', states: 'f f f f o' },
+  { name: 'fires on the 5th failure, resolves on the first pass', runs: 'F F F F F P', events: '. . . . F R', states: 'f f f f X o' },
+  { name: 'failures: 1, 0, 2, 0, 2 never page', runs: 'F P F F P F F', events: '. . . . . . .', states: 'f o f f o f f' },
+  {
+    name: 'firing stays firing without new pages',
+    policy: NO_REMINDERS,
+    runs: 'F F F F F F F F',
+    events: '. . . . F . . .',
+    states: 'f f f f X X X X',
+  },
+  { name: 'a pass at 4 restarts the count', runs: 'F F F F P F F F F F', events: '. . . . . . . . . F', states: 'f f f f o f f f f X' },
+  // Threshold 1.
+  {
+    name: 'threshold 1 fires on the first failure',
+    policy: { failureThreshold: 1 },
+    runs: 'F P F P',
+    events: 'F R F R',
+    states: 'X o X o',
+  },
+  // successThreshold 3.
+  {
+    name: 'successThreshold 3 resolves on the third pass',
+    policy: { successThreshold: 3 },
+    runs: 'F F F F F P P P P',
+    events: '. . . . F . . R .',
+    states: 'f f f f X r r o o',
+  },
+  {
+    name: 'flapping while recovering returns to firing without a new page',
+    policy: { successThreshold: 3, ...NO_REMINDERS },
+    runs: 'F F F F F P P F P F P P P',
+    events: '. . . . F . . . . . . . R',
+    states: 'f f f f X r r X r X r r o',
+  },
+  {
+    name: 'a new incident after a resolve pages again',
+    policy: { failureThreshold: 2 },
+    runs: 'F F P F F',
+    events: '. F R . F',
+    states: 'f X o f X',
+  },
+  // Reminders (every 3 minutes, decided on a failed run).
+  {
+    name: 'reminders every interval while failing',
+    policy: { failureThreshold: 2, reminderIntervalMs: 3 * MINUTE },
+    runs: 'F F F F F F F F',
+    events: '. F . . M . . M',
+    states: 'f X X X X X X X',
+  },
+  {
+    name: 'no reminder decided on a pass; the next failure after the interval reminds',
+    policy: { failureThreshold: 1, successThreshold: 3, reminderIntervalMs: 3 * MINUTE },
+    runs: 'F P P F F',
+    events: 'F . . M .',
+    states: 'X r r X X',
+  },
+  {
+    name: 'reminder interval 0 never reminds',
+    policy: { failureThreshold: 1, reminderIntervalMs: 0 },
+    runs: 'F F F F F F',
+    events: 'F . . . . .',
+    states: 'X X X X X X',
+  },
+  // sendResolved false.
+  {
+    name: 'sendResolved false ends the incident silently',
+    policy: { failureThreshold: 2, sendResolved: false },
+    runs: 'F F P F F',
+    events: '. F . . F',
+    states: 'f X o f X',
+  },
+  // Aborted runs change nothing.
+  { name: 'aborted runs neither extend nor break a streak', runs: 'F F A F F A F', events: '. . . . . . F', states: 'f f f f f f X' },
+  {
+    name: 'aborted runs do not count towards recovery',
+    policy: { failureThreshold: 1, successThreshold: 2 },
+    runs: 'F P A A P',
+    events: 'F . . . R',
+    states: 'X r r r o',
+  },
+  { name: 'aborted from ok stays ok', runs: 'A A P A', events: '. . . .', states: 'o o o o' },
+]
+
+const FAILURE: Failure = { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' }
+
+function policyOf(overrides: Partial<AlertPolicy> = {}): AlertPolicy {
+  return { ...BUILTIN_POLICY, channels: ['oncall'], ...overrides }
+}
+
+const OUTCOMES: Record<string, RunOutcome> = { F: 'failure', P: 'success', A: 'aborted' }
+const EVENT_CODES: Record<AlertEvent['event'], string> = { firing: 'F', reminder: 'M', resolved: 'R' }
+const STATE_CODES: Record<AlertState['kind'], string> = { ok: 'o', failing: 'f', firing: 'X', recovering: 'r' }
+
+function play(runs: string, policy: AlertPolicy) {
+  let state = INITIAL_STATE
+  const events: string[] = []
+  const states: string[] = []
+  const all: AlertEvent[] = []
+  for (const [i, code] of runs.split(' ').entries()) {
+    const outcome = OUTCOMES[code]
+    if (!outcome) throw new Error(`bad run code ${code}`)
+    const at = new Date(T0 + i * MINUTE)
+    const result = next(state, { outcome, failure: outcome === 'failure' ? FAILURE : null, at }, policy, new Date(at.getTime() + 500))
+    state = result.state
+    expect(result.events.length).toBeLessThanOrEqual(1)
+    events.push(result.events[0] ? EVENT_CODES[result.events[0].event] : '.')
+    states.push(STATE_CODES[state.kind])
+    all.push(...result.events)
+  }
+  return { events: events.join(' '), states: states.join(' '), all, state }
+}
+
+describe('next: timelines', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      expect(c.runs.split(' ')).toHaveLength(c.events.split(' ').length)
+      const played = play(c.runs, policyOf(c.policy))
+      expect({ events: played.events, states: played.states }).toEqual({ events: c.events, states: c.states })
+    })
+  }
+})
+
+describe('next: event data', () => {
+  it('names the incident by the first failed run and carries the failure', () => {
+    const { all } = play('P F F F F F F P', policyOf({ reminderIntervalMs: 0 }))
+    expect(all).toEqual([
+      {
+        event: 'firing',
+        since: new Date(T0 + MINUTE).toISOString(),
+        at: new Date(T0 + 5 * MINUTE + 500).toISOString(),
+        consecutiveFailures: 5,
+        failedRuns: 5,
+        failure: FAILURE,
+        sequence: 0,
+      },
+      {
+        event: 'resolved',
+        since: new Date(T0 + MINUTE).toISOString(),
+        at: new Date(T0 + 7 * MINUTE + 500).toISOString(),
+        consecutiveFailures: 0,
+        failedRuns: 6,
+        failure: null,
+        sequence: 0,
+      },
+    ])
+  })
+
+  it('numbers reminders and keeps the incident start across recovering', () => {
+    const { all } = play('F P F F F F F', policyOf({ failureThreshold: 1, successThreshold: 2, reminderIntervalMs: 2 * MINUTE }))
+    expect(all.map((e) => [e.event, e.sequence, e.since, e.consecutiveFailures, e.failedRuns])).toEqual([
+      ['firing', 0, new Date(T0).toISOString(), 1, 1],
+      ['reminder', 1, new Date(T0).toISOString(), 1, 2],
+      ['reminder', 2, new Date(T0).toISOString(), 3, 4],
+      ['reminder', 3, new Date(T0).toISOString(), 5, 6],
+    ])
+  })
+
+  it('reports the latest failure in a reminder', () => {
+    const policy = policyOf({ failureThreshold: 1, reminderIntervalMs: MINUTE })
+    const first = next(INITIAL_STATE, { outcome: 'failure', failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
+    const other: Failure = { step: 'create', kind: 'timeout', reason: 'timeout', message: 'create: timed out after 10s' }
+    const second = next(first.state, { outcome: 'failure', failure: other, at: new Date(T0 + MINUTE) }, policy, new Date(T0 + MINUTE))
+    expect(second.events[0]?.failure).toEqual(other)
+  })
+
+  it('copes with a failure outcome that carries no failure', () => {
+    const { state, events } = next(
+      INITIAL_STATE,
+      { outcome: 'failure', failure: null, at: new Date(T0) },
+      policyOf({ failureThreshold: 1 }),
+      new Date(T0),
+    )
+    expect(state.kind).toBe('firing')
+    expect(events[0]?.failure).toBeNull()
+  })
+
+  it('sends no reminder when the clock went backwards', () => {
+    const policy = policyOf({ failureThreshold: 1, reminderIntervalMs: MINUTE })
+    const fired = next(INITIAL_STATE, { outcome: 'failure', failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
+    const back = next(
+      fired.state,
+      { outcome: 'failure', failure: FAILURE, at: new Date(T0 - 10 * MINUTE) },
+      policy,
+      new Date(T0 - 10 * MINUTE),
+    )
+    expect(back.events).toEqual([])
+  })
+})
+
+describe('next: policy changed mid-incident', () => {
+  it('a lowered failureThreshold fires on the next failure', () => {
+    const three = play('F F F', policyOf()).state
+    const { state, events } = next(
+      three,
+      { outcome: 'failure', failure: FAILURE, at: new Date(T0 + 3 * MINUTE) },
+      policyOf({ failureThreshold: 2 }),
+      new Date(T0 + 3 * MINUTE),
+    )
+    expect(state.kind).toBe('firing')
+    expect(events.map((e) => [e.event, e.since, e.consecutiveFailures])).toEqual([['firing', new Date(T0).toISOString(), 4]])
+  })
+
+  it('a raised failureThreshold keeps an incident that is already firing', () => {
+    const firing = play('F F', policyOf({ failureThreshold: 2 })).state
+    const { state, events } = next(
+      firing,
+      { outcome: 'failure', failure: FAILURE, at: new Date(T0 + 2 * MINUTE) },
+      policyOf({ failureThreshold: 10, reminderIntervalMs: 0 }),
+      new Date(T0 + 2 * MINUTE),
+    )
+    expect(state.kind).toBe('firing')
+    expect(events).toEqual([])
+  })
+
+  it('a lowered successThreshold resolves on the next pass', () => {
+    const recovering = play('F P', policyOf({ failureThreshold: 1, successThreshold: 5 })).state
+    expect(recovering.kind).toBe('recovering')
+    const { state, events } = next(
+      recovering,
+      { outcome: 'success', failure: null, at: new Date(T0 + 2 * MINUTE) },
+      policyOf({ successThreshold: 1 }),
+      new Date(T0 + 2 * MINUTE),
+    )
+    expect(state).toEqual(INITIAL_STATE)
+    expect(events.map((e) => e.event)).toEqual(['resolved'])
+  })
+})
+
+describe('resolve, firingEvent and helpers', () => {
+  const firing = play('F F', policyOf({ failureThreshold: 2 })).state
+  const now = new Date(T0 + 60 * MINUTE)
+
+  it('resolve ends an open incident with a resolved event', () => {
+    const { state, events } = resolve(firing, { sendResolved: true }, now)
+    expect(state).toEqual(INITIAL_STATE)
+    expect(events.map((e) => [e.event, e.since, e.at])).toEqual([['resolved', new Date(T0).toISOString(), now.toISOString()]])
+  })
+
+  it('resolve is silent with sendResolved false and when nothing is open', () => {
+    expect(resolve(firing, { sendResolved: false }, now).events).toEqual([])
+    expect(resolve(play('F', policyOf()).state, { sendResolved: true }, now)).toEqual({ state: INITIAL_STATE, events: [] })
+  })
+
+  it('firingEvent re-derives the firing with sequence 0, only while open', () => {
+    expect(firingEvent(firing, now)).toMatchObject({
+      event: 'firing',
+      since: new Date(T0).toISOString(),
+      sequence: 0,
+      at: now.toISOString(),
+    })
+    expect(firingEvent(INITIAL_STATE, now)).toBeNull()
+  })
+
+  it('isFiring and consecutiveFailures read the state', () => {
+    const recovering = play('F F P', policyOf({ failureThreshold: 2, successThreshold: 2 })).state
+    expect([INITIAL_STATE, play('F', policyOf()).state, firing, recovering].map((s) => [isFiring(s), consecutiveFailures(s)])).toEqual([
+      [false, 0],
+      [false, 1],
+      [true, 2],
+      [true, 0],
+    ])
+  })
+})
