@@ -1,0 +1,291 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { RunResult } from '../probe/result.ts'
+
+/**
+ * Every metric smokeprobe exports, in one module around one injected
+ * registry (STYLE §10). Names and labels are the SPEC "Metrics" contract.
+ *
+ * With `--location`, every `probe_*` series carries a `location` label
+ * (SPEC), so replicas at several vantage points never collide. The
+ * process metrics (`smokeprobe_*`) describe this process, not a probe,
+ * and stay unlabelled, as every exporter's `process_*` metrics do.
+ */
+export interface Metrics {
+  readonly registry: Registry
+  /** Creates a probe's known series at zero (Cloudprober), so `rate()` sees the first failure; also reconciles steps on reload. */
+  initProbe(probe: { name: string; steps: readonly { name: string }[] }): void
+  /** Drops every series of a probe that is no longer configured, so no stale series lives on. */
+  removeProbe(name: string): void
+  /** Records a finished run; an aborted run (shutdown) counts as neither success nor failure and records nothing. */
+  recordRun(result: RunResult): void
+  setAlertState(probe: string, firing: boolean, consecutiveFailures: number): void
+  recordNotification(channel: string, event: string, result: 'sent' | 'failed'): void
+  setPending(channel: string, n: number): void
+  recordSkipped(probe: string): void
+  recordMissed(probe: string): void
+  /** Keeps exactly one `probe_config_info` series: the configuration running now. */
+  setConfig(sha256: string, reloadOk: boolean): void
+}
+
+/**
+ * Step durations in seconds: from a fast local API up to the default 30 s
+ * run budget (web-request defaults stop at 10 s); `+Inf` holds the rest.
+ * Few buckets on purpose: the histogram is most of a scrape at 1,000 probes.
+ */
+export const STEP_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+type Labels = Record<string, string>
+
+/** Cached labelled children of one probe, so a run costs no label hashing beyond the first. */
+interface ProbeSeries {
+  readonly base: Labels
+  readonly success: Gauge.Internal<string>
+  readonly duration: Gauge.Internal<string>
+  readonly lastRun: Gauge.Internal<string>
+  readonly consecutive: Gauge.Internal<string>
+  readonly firing: Gauge.Internal<string>
+  readonly runsSuccess: Counter.Internal
+  readonly runsFailure: Counter.Internal
+  readonly skipped: Counter.Internal
+  readonly missed: Counter.Internal
+  readonly steps: Map<string, Histogram.Internal<string>>
+  /** Keyed `step\0reason`. */
+  readonly failures: Map<string, Counter.Internal>
+}
+
+export function createMetrics(options: { location: string | null }): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'smokeprobe_' })
+  // Gauges named `*_total` fail `promtool check metrics` (SPEC); each repeats the sum of its unsuffixed sibling.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(`smokeprobe_${name}`)
+  }
+  const m = defineMetrics(registry)
+  const location: Labels = options.location === null ? {} : { location: options.location }
+  const probes = new Map<string, ProbeSeries>()
+
+  function series(name: string): ProbeSeries {
+    let s = probes.get(name)
+    if (s === undefined) {
+      const base = { probe: name, ...location }
+      s = {
+        base,
+        success: m.success.labels(base),
+        duration: m.duration.labels(base),
+        lastRun: m.lastRun.labels(base),
+        consecutive: m.consecutive.labels(base),
+        firing: m.firing.labels(base),
+        runsSuccess: m.runs.labels({ ...base, result: 'success' }),
+        runsFailure: m.runs.labels({ ...base, result: 'failure' }),
+        skipped: m.skipped.labels(base),
+        missed: m.missed.labels(base),
+        steps: new Map(),
+        failures: new Map(),
+      }
+      probes.set(name, s)
+    }
+    return s
+  }
+
+  function stepChild(s: ProbeSeries, step: string): Histogram.Internal<string> {
+    let child = s.steps.get(step)
+    if (child === undefined) {
+      m.stepDuration.zero({ ...s.base, step })
+      child = m.stepDuration.labels({ ...s.base, step })
+      s.steps.set(step, child)
+    }
+    return child
+  }
+
+  function failureChild(s: ProbeSeries, step: string, reason: string): Counter.Internal {
+    const key = `${step}\0${reason}`
+    let child = s.failures.get(key)
+    if (child === undefined) {
+      child = m.failures.labels({ ...s.base, step, reason })
+      child.inc(0)
+      s.failures.set(key, child)
+    }
+    return child
+  }
+
+  function dropStep(s: ProbeSeries, step: string): void {
+    m.stepDuration.remove({ ...s.base, step })
+    s.steps.delete(step)
+    for (const key of [...s.failures.keys()]) {
+      const [keyStep, reason] = key.split('\0') as [string, string]
+      if (keyStep !== step) continue
+      m.failures.remove({ ...s.base, step, reason })
+      s.failures.delete(key)
+    }
+  }
+
+  return {
+    registry,
+    initProbe(probe) {
+      const s = series(probe.name)
+      s.consecutive.set(0)
+      s.firing.set(0)
+      s.runsSuccess.inc(0)
+      s.runsFailure.inc(0)
+      s.skipped.inc(0)
+      s.missed.inc(0)
+      const wanted = new Set(probe.steps.map((step) => step.name))
+      for (const step of [...s.steps.keys()]) if (!wanted.has(step)) dropStep(s, step)
+      for (const step of wanted) {
+        // Failure reasons are an open set, so (unlike steps) they are not zeroed ahead: a
+        // zero per step and reason would be most of a scrape at 1,000 probes.
+        stepChild(s, step)
+      }
+    },
+    removeProbe(name) {
+      const s = probes.get(name)
+      if (s === undefined) return
+      for (const step of [...s.steps.keys()]) dropStep(s, step)
+      for (const key of s.failures.keys()) {
+        const [step, reason] = key.split('\0') as [string, string]
+        m.failures.remove({ ...s.base, step, reason })
+      }
+      for (const metric of [m.success, m.duration, m.lastRun, m.consecutive, m.firing, m.skipped, m.missed]) metric.remove(s.base)
+      m.runs.remove({ ...s.base, result: 'success' })
+      m.runs.remove({ ...s.base, result: 'failure' })
+      probes.delete(name)
+    },
+    recordRun(result) {
+      if (result.outcome === 'aborted') return
+      const s = series(result.probe)
+      const passed = result.outcome === 'success'
+      s.success.set(passed ? 1 : 0)
+      s.duration.set(result.durationMs / 1000)
+      s.lastRun.set((Date.parse(result.startedAt) + result.durationMs) / 1000)
+      ;(passed ? s.runsSuccess : s.runsFailure).inc()
+      let counted = false
+      for (const step of result.steps) {
+        if (step.status === 'skipped') continue
+        stepChild(s, step.name).observe(step.durationMs / 1000)
+        if (step.failure !== undefined) {
+          failureChild(s, step.name, step.failure.reason).inc()
+          counted = true
+        }
+      }
+      // A failure outside any step (the run's deadline, say) still counts once.
+      if (!counted && result.failure !== null) failureChild(s, result.failure.step, result.failure.reason).inc()
+    },
+    setAlertState(probe, firing, consecutiveFailures) {
+      const s = series(probe)
+      s.firing.set(firing ? 1 : 0)
+      s.consecutive.set(consecutiveFailures)
+    },
+    recordNotification(channel, event, result) {
+      const labels = { ...location, channel, event }
+      // The other result starts at zero too, so the first failed delivery is visible to rate().
+      m.notifications.inc({ ...labels, result: result === 'sent' ? 'failed' : 'sent' }, 0)
+      m.notifications.inc({ ...labels, result })
+    },
+    setPending(channel, n) {
+      m.pending.set({ ...location, channel }, n)
+    },
+    recordSkipped(probe) {
+      series(probe).skipped.inc()
+    },
+    recordMissed(probe) {
+      series(probe).missed.inc()
+    },
+    setConfig(sha256, reloadOk) {
+      m.configInfo.reset()
+      m.configInfo.set({ ...location, sha256 }, 1)
+      m.reloadOk.set(location, reloadOk ? 1 : 0)
+    },
+  }
+}
+
+function defineMetrics(registry: Registry) {
+  const registers = [registry]
+  const probe = ['probe', 'location'] as const
+  return {
+    success: new Gauge({
+      name: 'probe_success',
+      help: 'Whether the last run of the probe succeeded (1) or failed (0).',
+      labelNames: probe,
+      registers,
+    }),
+    duration: new Gauge({
+      name: 'probe_duration_seconds',
+      help: 'How long the last run of the probe took, in seconds.',
+      labelNames: probe,
+      registers,
+    }),
+    runs: new Counter({
+      name: 'probe_runs_total',
+      help: 'Finished runs by result; runs cut short by shutdown are not counted.',
+      labelNames: [...probe, 'result'] as const,
+      registers,
+    }),
+    stepDuration: new Histogram({
+      name: 'probe_step_duration_seconds',
+      help: 'Duration of each step that ran, in seconds.',
+      labelNames: [...probe, 'step'] as const,
+      buckets: STEP_DURATION_BUCKETS,
+      registers,
+    }),
+    failures: new Counter({
+      name: 'probe_failures_total',
+      help: 'Failed steps by step and reason.',
+      labelNames: [...probe, 'step', 'reason'] as const,
+      registers,
+    }),
+    consecutive: new Gauge({
+      name: 'probe_consecutive_failures',
+      help: 'Failed runs in a row, as the alert state machine counts them.',
+      labelNames: probe,
+      registers,
+    }),
+    firing: new Gauge({
+      name: 'probe_alert_firing',
+      help: 'Whether the probe has a firing alert (1) or not (0).',
+      labelNames: probe,
+      registers,
+    }),
+    lastRun: new Gauge({
+      name: 'probe_last_run_timestamp_seconds',
+      help: 'When the last run of the probe finished, in Unix seconds.',
+      labelNames: probe,
+      registers,
+    }),
+    skipped: new Counter({
+      name: 'probe_runs_skipped_total',
+      help: 'Scheduled runs skipped because the previous run was still going.',
+      labelNames: probe,
+      registers,
+    }),
+    missed: new Counter({
+      name: 'probe_runs_missed_total',
+      help: 'Scheduled runs missed because the process was blocked past the tolerance.',
+      labelNames: probe,
+      registers,
+    }),
+    notifications: new Counter({
+      name: 'probe_notifications_total',
+      help: 'Notification delivery attempts that ended, by channel, event and result.',
+      labelNames: ['channel', 'event', 'result', 'location'] as const,
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'probe_notifications_pending',
+      help: 'Notifications waiting for delivery, by channel.',
+      labelNames: ['channel', 'location'] as const,
+      registers,
+    }),
+    configInfo: new Gauge({
+      name: 'probe_config_info',
+      help: 'The configuration running now, by the sha256 of its files.',
+      labelNames: ['sha256', 'location'] as const,
+      registers,
+    }),
+    reloadOk: new Gauge({
+      name: 'probe_config_last_reload_successful',
+      help: 'Whether the last configuration load or reload succeeded (1) or not (0).',
+      labelNames: ['location'] as const,
+      registers,
+    }),
+  }
+}
