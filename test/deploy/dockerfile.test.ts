@@ -68,8 +68,8 @@ describe('Dockerfile', () => {
     for (const key of ['title', 'description', 'licenses', 'source', 'created']) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`)
     }
-    expect(labels).toContain('org.opencontainers.image.version="${VERSION}"')
-    expect(labels).toContain('org.opencontainers.image.revision="${REVISION}"')
+    expect(labels).toContain('org.opencontainers.image.version="$' + '{VERSION}"')
+    expect(labels).toContain('org.opencontainers.image.revision="$' + '{REVISION}"')
     expect(argsOf(runtime, 'ARG').map((a) => a.split('=')[0])).toEqual(expect.arrayContaining(['VERSION', 'REVISION']))
   })
 
