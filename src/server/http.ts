@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Registry } from 'prom-client'
+import type { Logger } from '../log.ts'
+import { renderStatusPage } from './page.ts'
+import { type ProbeStatus, publicStatus } from './status.ts'
+
+export interface ServerOptions {
+  readonly host: string
+  readonly port: number
+  readonly registry: Registry
+  /** True once the configuration is loaded and the probes are scheduled (`/readyz`). */
+  readonly isReady: () => boolean
+  /** The probes as they stand now, already masked by the daemon. */
+  readonly probes: () => ProbeStatus[]
+  readonly logger: Logger
+  /** Shown on the status page; metrics carry it on their own. */
+  readonly location?: string | null
+  readonly now?: () => Date
+}
+
+export interface RunningServer {
+  /** `http://host:port` with the port actually bound (useful with port 0). */
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** Version of the `/api/probes` envelope; bumped only on an incompatible change. */
+export const API_VERSION = 1
+
+interface Reply {
+  readonly status: number
+  readonly type: string
+  readonly body: string
+  readonly headers?: Record<string, string>
+}
+
+const TEXT = 'text/plain; charset=utf-8'
+
+/**
+ * The daemon's HTTP endpoints (SPEC "HTTP endpoints"). Rejects with a clear
+ * message when the address cannot be bound (in use, not permitted).
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger.child({ component: 'http' })
+  const server = createServer((req, res) => {
+    handle(req, options).then(
+      (reply) => send(res, reply),
+      (err: unknown) => {
+        logger.error({ err, path: req.url }, 'request failed')
+        send(res, { status: 500, type: TEXT, body: 'internal error\n' })
+      },
+    )
+  })
+  await listen(server, options.host, options.port)
+  const { port } = server.address() as AddressInfo
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  server.on('error', (err) => logger.error({ err }, 'http server error'))
+  logger.info({ url }, 'http server listening')
+  let closing: Promise<void> | undefined
+  return { url, close: () => (closing ??= close(server)) }
+}
+
+async function handle(req: IncomingMessage, options: ServerOptions): Promise<Reply> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return { status: 405, type: TEXT, body: 'method not allowed\n', headers: { allow: 'GET, HEAD' } }
+  }
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname
+  switch (path) {
+    case '/metrics':
+      return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() }
+    case '/healthz':
+      return { status: 200, type: TEXT, body: 'ok\n' }
+    case '/readyz':
+      return options.isReady() ? { status: 200, type: TEXT, body: 'ready\n' } : { status: 503, type: TEXT, body: 'not ready\n' }
+    case '/api/probes': {
+      const body = JSON.stringify({ version: API_VERSION, probes: options.probes().map(publicStatus) })
+      return { status: 200, type: 'application/json; charset=utf-8', body: `${body}\n` }
+    }
+    case '/': {
+      const page = renderStatusPage(options.probes().map(publicStatus), {
+        now: options.now?.() ?? new Date(),
+        location: options.location ?? null,
+      })
+      // No script and no external asset may run, even if escaping ever failed.
+      const csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+      return { status: 200, type: 'text/html; charset=utf-8', body: page, headers: { 'content-security-policy': csp } }
+    }
+    default:
+      return { status: 404, type: TEXT, body: 'not found\n' }
+  }
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, {
+    'content-type': reply.type,
+    'content-length': Buffer.byteLength(reply.body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...reply.headers,
+  })
+  // Node sends no body for HEAD on its own; the headers still say how long it would be.
+  res.end(reply.body)
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message
+      reject(new Error(`cannot listen on ${host}:${port}: ${why}`, { cause: err }))
+    }
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+}
+
+/** Stops accepting, ends idle keep-alive connections, and resolves once in-flight responses are done. */
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()))
+    server.closeIdleConnections()
+  })
+}

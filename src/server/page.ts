@@ -1,0 +1,84 @@
+import type { AlertStateName, ProbeStatus } from './status.ts'
+
+/** Seconds between reloads of the status page; about one probe interval. */
+export const STATUS_PAGE_REFRESH_SECONDS = 30
+
+/** Every byte HTML treats specially, so a probe name or error text can never become markup. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+const STATE_ORDER: Record<AlertStateName, number> = { firing: 0, failing: 1, recovering: 2, ok: 3 }
+
+/**
+ * The human status page: one self-contained document (inline CSS, no
+ * script, no external asset) with the worst probes first, the way Gatus
+ * and Cloudprober show them.
+ */
+export function renderStatusPage(probes: readonly ProbeStatus[], options: { now: Date; location: string | null }): string {
+  const sorted = [...probes].sort((a, b) => STATE_ORDER[a.alert.state] - STATE_ORDER[b.alert.state] || a.name.localeCompare(b.name))
+  const counts = summary(probes)
+  const where = options.location === null ? '' : ` from ${escapeHtml(options.location)}`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${STATUS_PAGE_REFRESH_SECONDS}">
+<title>smokeprobe${counts.bad > 0 ? ` (${counts.bad} failing)` : ''}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>smokeprobe</h1>
+<p class="meta">${probes.length} probes${where}: ${escapeHtml(counts.text)}. Updated ${escapeHtml(options.now.toISOString())}.
+<a href="api/probes">JSON</a> · <a href="metrics">metrics</a></p>
+<table>
+<thead><tr><th>probe</th><th>state</th><th>failures in a row</th><th>last run</th><th>duration</th><th>last failure</th></tr></thead>
+<tbody>
+${sorted.length === 0 ? '<tr><td colspan="6">No probes are configured.</td></tr>' : sorted.map(row).join('\n')}
+</tbody>
+</table>
+</body>
+</html>
+`
+}
+
+function row(probe: ProbeStatus): string {
+  const run = probe.lastRun
+  const description = probe.description === undefined ? '' : `<div class="meta">${escapeHtml(probe.description)}</div>`
+  const since = probe.alert.since === null ? '' : ` title="since ${escapeHtml(probe.alert.since)}"`
+  const failure = run?.failure ? `${escapeHtml(run.failure.step)}: ${escapeHtml(run.failure.message)}` : ''
+  return [
+    `<tr class="${probe.alert.state}">`,
+    `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
+    `<td><span class="state"${since}>${probe.alert.state}</span></td>`,
+    `<td class="num">${probe.consecutiveFailures}</td>`,
+    `<td>${run === null ? 'not yet' : `<time datetime="${escapeHtml(run.startedAt)}">${escapeHtml(run.startedAt)}</time>`}</td>`,
+    `<td class="num">${run === null ? '' : `${Math.round(run.durationMs)} ms`}</td>`,
+    `<td>${failure}</td>`,
+    '</tr>',
+  ].join('')
+}
+
+function summary(probes: readonly ProbeStatus[]): { text: string; bad: number } {
+  const by: Record<AlertStateName, number> = { ok: 0, failing: 0, firing: 0, recovering: 0 }
+  for (const probe of probes) by[probe.alert.state]++
+  const parts = (Object.keys(by) as AlertStateName[]).filter((state) => by[state] > 0).map((state) => `${by[state]} ${state}`)
+  return { text: parts.length === 0 ? 'none' : parts.join(', '), bad: by.failing + by.firing }
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1a1a1a; }
+h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
+.meta { color: #666; font-size: .85rem; }
+table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
+th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
+th { font-weight: 600; background: #f5f5f5; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.state { display: inline-block; padding: 0 .5rem; border-radius: .6rem; font-weight: 600; }
+.ok .state { background: #d8f5dd; color: #11632a; }
+.recovering .state { background: #dcebfb; color: #1d4f8c; }
+.failing .state { background: #fff1c7; color: #7a5200; }
+.firing .state { background: #fbd9d9; color: #8c1d1d; }
+.firing td:last-child, .failing td:last-child { color: #8c1d1d; }
+`

@@ -1,0 +1,95 @@
+import type { FailureKind, FailureReason, RunOutcome, RunResult, StepResult } from '../probe/result.ts'
+
+/**
+ * What `/api/probes` and the status page show of one probe. The daemon
+ * builds it from already-masked data; `publicStatus` then copies exactly
+ * these fields, so nothing else a caller attaches is ever served.
+ */
+export interface ProbeStatus {
+  readonly name: string
+  readonly description?: string
+  /** How the probe is scheduled, in words: `every 1m` or `cron 0 * * * * (UTC)`. */
+  readonly schedule: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly lastRun: LastRunStatus | null
+  readonly consecutiveFailures: number
+  readonly alert: AlertStatus
+  readonly channels: readonly string[]
+}
+
+/**
+ * ok: passing; failing: failing but below the threshold; firing: alerted;
+ * recovering: passing again but not yet for `successThreshold` runs.
+ */
+export type AlertStateName = 'ok' | 'failing' | 'firing' | 'recovering'
+
+export interface AlertStatus {
+  readonly state: AlertStateName
+  /** ISO time the probe entered this state; null when it never left ok. */
+  readonly since: string | null
+}
+
+export interface LastRunStatus {
+  readonly runId: string
+  readonly startedAt: string
+  readonly durationMs: number
+  readonly outcome: RunOutcome
+  readonly failure: {
+    readonly step: string
+    readonly kind: FailureKind
+    readonly reason: FailureReason
+    readonly message: string
+  } | null
+  readonly steps: readonly { readonly name: string; readonly status: StepResult['status']; readonly durationMs: number }[]
+}
+
+/** The last-run summary of a finished run: no requests, responses or timings, just what an operator scans for. */
+export function lastRunStatus(result: RunResult): LastRunStatus {
+  return {
+    runId: result.runId,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    outcome: result.outcome,
+    failure: result.failure && {
+      step: result.failure.step,
+      kind: result.failure.kind,
+      reason: result.failure.reason,
+      message: result.failure.message,
+    },
+    steps: result.steps.map((step) => ({ name: step.name, status: step.status, durationMs: step.durationMs })),
+  }
+}
+
+/**
+ * A copy holding only the fields of ProbeStatus. The type system allows
+ * a caller to pass a richer object (a whole Probe with its headers, say);
+ * this is where anything beyond the contract is left behind.
+ */
+export function publicStatus(status: ProbeStatus): ProbeStatus {
+  return {
+    name: String(status.name),
+    ...(status.description === undefined ? {} : { description: String(status.description) }),
+    schedule: String(status.schedule),
+    labels: Object.fromEntries(Object.entries(status.labels).map(([key, value]) => [key, String(value)])),
+    lastRun: status.lastRun && lastRunCopy(status.lastRun),
+    consecutiveFailures: Number(status.consecutiveFailures),
+    alert: { state: status.alert.state, since: status.alert.since },
+    channels: status.channels.map(String),
+  }
+}
+
+function lastRunCopy(run: LastRunStatus): LastRunStatus {
+  return {
+    runId: String(run.runId),
+    startedAt: String(run.startedAt),
+    durationMs: Number(run.durationMs),
+    outcome: run.outcome,
+    failure: run.failure && {
+      step: String(run.failure.step),
+      kind: run.failure.kind,
+      reason: run.failure.reason,
+      message: String(run.failure.message),
+    },
+    steps: run.steps.map((step) => ({ name: String(step.name), status: step.status, durationMs: Number(step.durationMs) })),
+  }
+}
