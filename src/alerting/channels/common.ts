@@ -1,7 +1,67 @@
-import { Duration } from '../../config/duration.ts'
+import { Duration, formatDuration } from '../../config/duration.ts'
+import type { SecretMask } from '../../config/secrets.ts'
+import type { Notification, NotificationEvent } from '../notification.ts'
 
 /** Fields every channel accepts. */
 export const channelCommonFields = {
   /** Time allowed for one delivery attempt. @defaultValue 10s */
   timeout: Duration.prefault('10s'),
+}
+
+/** The word every channel puts in front of a title: `FIRING`, `RESOLVED`, `REMINDER`, `TEST`. */
+export const EVENT_LABEL: Readonly<Record<NotificationEvent, string>> = {
+  firing: 'FIRING',
+  resolved: 'RESOLVED',
+  reminder: 'REMINDER',
+  test: 'TEST',
+}
+
+/**
+ * The notification with every free-text field masked. A failure reason can
+ * quote a URL or a header that came from the environment; ids and times are
+ * left alone because masking a short secret inside them would corrupt them.
+ */
+export function maskNotification(notification: Notification, secrets: SecretMask): Notification {
+  const labels: Record<string, string> = {}
+  for (const [name, value] of Object.entries(notification.labels)) labels[name] = secrets.mask(value)
+  return {
+    ...notification,
+    summary: secrets.mask(notification.summary),
+    error: notification.error && { step: secrets.mask(notification.error.step), message: secrets.mask(notification.error.message) },
+    labels,
+  }
+}
+
+/**
+ * The caller's signal bounded by the channel's own `timeout`, so one attempt
+ * ends in time even when the caller passed a signal without a deadline.
+ * `describeAbort()` tells the channel's deadline apart from the caller's abort.
+ */
+export function attemptSignal(signal: AbortSignal, timeoutMs: number): { signal: AbortSignal; describeAbort: () => string } {
+  const deadline = AbortSignal.timeout(timeoutMs)
+  return {
+    signal: AbortSignal.any([signal, deadline]),
+    describeAbort: () => {
+      if (deadline.aborted) return `timed out after ${formatDuration(timeoutMs)}`
+      const reason: unknown = signal.reason
+      return reason instanceof Error && reason.name === 'TimeoutError' ? 'timed out' : 'aborted'
+    },
+  }
+}
+
+/** One line of at most `max` characters, cut with an ellipsis like Alertmanager's TruncateInRunes. */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text)
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
+}
+
+/** `read: expected status 200, got 500`: the step named once, whether or not the message already starts with it. */
+export function failureText(error: { readonly step: string; readonly message: string }): string {
+  return error.message.startsWith(`${error.step}:`) ? error.message : `${error.step}: ${error.message}`
+}
+
+/** `team=storefront, tier=1`, or `none`. */
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).map(([name, value]) => `${name}=${value}`)
+  return pairs.length > 0 ? pairs.join(', ') : 'none'
 }

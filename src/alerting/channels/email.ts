@@ -1,8 +1,11 @@
+import nodemailer, { type NodemailerError, type SMTPSentMessageInfo } from 'nodemailer'
 import * as z from 'zod'
+import type { SecretMask } from '../../config/secrets.ts'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
-import type { ChannelDefinition } from '../channel.ts'
-import { channelCommonFields } from './common.ts'
+import type { Channel, ChannelDefinition, SendResult } from '../channel.ts'
+import { attemptSignal, channelCommonFields, maskNotification } from './common.ts'
+import { emailMessage } from './email-message.ts'
 
 function schema(context: TemplateContext) {
   const Text = envString(context)
@@ -34,10 +37,88 @@ function schema(context: TemplateContext) {
 
 export type EmailConfig = z.output<ReturnType<typeof schema>>
 
+/** Failures that sending the same mail again cannot fix: credentials, configuration, the message itself. */
+const PERMANENT_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2', 'ECONFIG', 'EMESSAGE', 'EENVELOPE', 'EREQUIRETLS', 'EMAXRECIPIENTS'])
+
+/**
+ * One mail per notification, on a fresh SMTP connection (alerts are too rare
+ * for a pool to pay off). nodemailer's own timeouts (2 min to connect, 10 min
+ * of socket silence) are cut to the channel timeout, so a silent server
+ * fails the attempt instead of pinning it.
+ */
 export const email: ChannelDefinition<ReturnType<typeof schema>> = {
   type: 'email',
   schema,
-  create() {
-    throw new Error('email channel: not implemented yet')
+  create(config, deps): Channel {
+    const { smtp } = config
+    const transport = nodemailer.createTransport({
+      host: smtp.host,
+      port: smtp.port ?? (smtp.secure ? 465 : 587),
+      secure: smtp.secure,
+      requireTLS: smtp.requireTLS,
+      tls: { rejectUnauthorized: !smtp.insecure },
+      ...(smtp.user === undefined ? {} : { auth: { user: smtp.user, pass: smtp.pass ?? '' } }),
+      connectionTimeout: config.timeout,
+      greetingTimeout: config.timeout,
+      socketTimeout: config.timeout,
+      dnsTimeout: config.timeout,
+    })
+    return {
+      name: deps.name,
+      type: 'email',
+      events: new Set(['firing', 'resolved', 'reminder', 'test']),
+      async send(notification, signal) {
+        const message = emailMessage(maskNotification(notification, deps.secrets), config.subjectPrefix)
+        const attempt = attemptSignal(signal, config.timeout)
+        try {
+          const info = await transport.sendMail({ from: config.from, to: config.to, ...message, signal: attempt.signal })
+          return partialRejection(info, config.to.length, deps.secrets) ?? { ok: true }
+        } catch (error) {
+          if (attempt.signal.aborted) return { ok: false, retryable: true, reason: attempt.describeAbort() }
+          return classifySmtpError(error as NodemailerError, deps.secrets)
+        }
+      },
+      async close() {
+        transport.close()
+      },
+    }
   },
+}
+
+/**
+ * A server may refuse some recipients and take the mail for the others;
+ * nodemailer then resolves. That is a failure here: someone on the list was
+ * not told. It is retryable only when a refusal was transient (4xx) — the
+ * retry reaches the accepted recipients a second time, a duplicate rather
+ * than a lost page.
+ */
+function partialRejection(info: SMTPSentMessageInfo, total: number, secrets: SecretMask): SendResult | null {
+  if (info.rejected.length === 0) return null
+  const errors = info.rejectedErrors ?? []
+  const details = errors.length > 0 ? errors.map((e) => `${e.recipient ?? '?'}: ${smtpReply(e)}`) : info.rejected
+  return {
+    ok: false,
+    retryable: errors.some((e) => isTransientReply(e.responseCode)),
+    reason: secrets.mask(`${info.rejected.length} of ${total} recipients rejected: ${details.join('; ')}`),
+  }
+}
+
+/** 4xx (and nodemailer's 503 exception) are worth another attempt; 5xx, bad credentials and bad config are not. */
+export function classifySmtpError(error: NodemailerError, secrets: SecretMask): SendResult {
+  const code = error.code ?? 'ERROR'
+  const retryable = error.responseCode === undefined ? !PERMANENT_CODES.has(code) : isTransientReply(error.responseCode)
+  const detail =
+    error.responseCode === undefined ? `${code}${error.timeoutType ? ` (${error.timeoutType})` : ''}: ${error.message}` : smtpReply(error)
+  return { ok: false, retryable, reason: secrets.mask(`SMTP ${detail}`) }
+}
+
+function isTransientReply(responseCode: number | undefined): boolean {
+  if (responseCode === undefined) return false
+  return responseCode < 500 || responseCode === 503
+}
+
+/** `RCPT TO: 550 No such user`. */
+function smtpReply(error: NodemailerError): string {
+  const reply = (error.response ?? `${error.responseCode ?? ''} ${error.message}`).trim()
+  return error.command ? `${error.command}: ${reply}` : reply
 }
