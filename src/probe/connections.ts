@@ -1,0 +1,72 @@
+import type { Socket } from 'node:net'
+import { buildConnector } from 'undici'
+
+/**
+ * A connection opened during a run, with the moments (performance.now())
+ * it passed each phase; 0 means "not (yet)".
+ */
+export class Connection {
+  readonly startedAt: number
+  readonly tls: boolean
+  lookupAt = 0
+  connectedAt = 0
+  secureAt = 0
+
+  constructor(socket: Socket, tls: boolean, startedAt: number) {
+    this.startedAt = startedAt
+    this.tls = tls
+    // 'lookup' only fires for a host name: an IP literal has no DNS phase.
+    socket.once('lookup', () => {
+      this.lookupAt = performance.now()
+    })
+    socket.once('connect', () => {
+      this.connectedAt = performance.now()
+    })
+    if (tls)
+      socket.once('secureConnect', () => {
+        this.secureAt = performance.now()
+      })
+  }
+
+  /** When the connection could carry a request; 0 while it is still being set up. */
+  get readyAt(): number {
+    return this.tls ? this.secureAt : this.connectedAt
+  }
+}
+
+/**
+ * Records the connections a run's agent opens. Steps run one after another
+ * and the agent is the run's own, so a connection opened while a request is
+ * in flight belongs to that request; a request that reused a socket sees none.
+ */
+export class ConnectionWatch {
+  #opened: Connection[] = []
+
+  add(connection: Connection): void {
+    this.#opened.push(connection)
+  }
+
+  /** The connections opened since the last call. */
+  take(): Connection[] {
+    const opened = this.#opened
+    if (opened.length > 0) this.#opened = []
+    return opened
+  }
+}
+
+/**
+ * undici's connector, wrapped to hand each new socket to the watch before it
+ * connects (undici has no timing API; see notes/packages.md §1.3). undici
+ * ignores the Agent's connect options when `connect` is a function, so the
+ * timeout and TLS options are given here.
+ */
+export function timedConnector(options: buildConnector.BuildOptions, watch: ConnectionWatch): buildConnector.connector {
+  const connect = buildConnector(options)
+  return (target, callback) => {
+    const startedAt = performance.now()
+    // The runtime returns the socket; the .d.ts says void.
+    const socket = connect(target, callback) as unknown as Socket | undefined
+    if (socket) watch.add(new Connection(socket, target.protocol === 'https:', startedAt))
+    return socket
+  }
+}

@@ -1,0 +1,169 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { type Dispatcher, request } from 'undici'
+import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
+import type { Connection, ConnectionWatch } from './connections.ts'
+import { contentLength, readBody } from './http.ts'
+import type { RenderedRequest } from './request.ts'
+import type { StepTimings } from './result.ts'
+
+/** What one step's exchange may use: its dispatcher, its deadline, its limits. */
+export interface ExchangeContext {
+  readonly dispatcher: Dispatcher
+  /** Absent with an injected dispatcher: then there are no connection phases to see. */
+  readonly watch: ConnectionWatch | undefined
+  /** Aborts at the step's deadline, or at shutdown. */
+  readonly signal: AbortSignal
+  readonly shutdown: AbortSignal | undefined
+  /** performance.now() by which the step must be done. */
+  readonly deadlineAt: number
+  /** The time the step was given, for timeout messages. */
+  readonly budgetMs: number
+  readonly maxBodySize: number
+  readonly keepBody: boolean
+  readonly maxRedirects: number
+}
+
+export interface ExchangeResponse {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly bytes: number
+  readonly body: Buffer | null
+}
+
+export type ExchangeOutcome =
+  | { readonly kind: 'response'; readonly response: ExchangeResponse; readonly timings: StepTimings }
+  | {
+      readonly kind: 'fault'
+      readonly fault: Fault
+      readonly response?: { readonly status: number; readonly bytes: number }
+      readonly timings: StepTimings
+    }
+  | { readonly kind: 'aborted'; readonly timings: StepTimings }
+
+type Timings = { -readonly [K in keyof StepTimings]: StepTimings[K] }
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+/** Headers that must not follow a redirect to another origin (as browsers do). */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding']
+
+/**
+ * Sends a step's request and reads its response, following redirects only
+ * when the step asks for them. Never throws: wire faults come back as values.
+ */
+export async function exchange(rendered: RenderedRequest, context: ExchangeContext): Promise<ExchangeOutcome> {
+  const timings: Timings = {}
+  let url: URL
+  try {
+    url = new URL(rendered.url)
+  } catch {
+    return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: `invalid URL ${quote(rendered.url)}` }, timings }
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: `unsupported URL scheme ${url.protocol}` }, timings }
+  }
+  let { method, headers, body } = rendered
+  const seen = context.maxRedirects > 0 ? new Set([url.href]) : null
+  for (let hops = 0; ; hops++) {
+    context.watch?.take()
+    const sentAt = performance.now()
+    const remaining = Math.max(1, Math.ceil(context.deadlineAt - sentAt))
+    let response: Dispatcher.ResponseData
+    try {
+      response = await request(url, {
+        dispatcher: context.dispatcher,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal: context.signal,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
+      })
+    } catch (error) {
+      const opened = context.watch?.take() ?? []
+      addConnectionPhases(timings, opened)
+      const phase: Phase = opened.some((c) => c.readyAt === 0) ? 'connect' : 'headers'
+      return failed(error, phase, url, context, timings)
+    }
+    const headersAt = performance.now()
+    const connection = addConnectionPhases(timings, context.watch?.take() ?? [])
+    timings.firstByteMs = round(headersAt - Math.max(sentAt, connection?.readyAt ?? 0))
+
+    const location = seen && REDIRECT_STATUSES.has(response.statusCode) ? response.headers.location : undefined
+    if (seen && typeof location === 'string') {
+      await response.body.dump().catch(() => {})
+      const next = redirectTarget(location, url, hops, context.maxRedirects, seen)
+      if (typeof next === 'string') {
+        return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
+      }
+      // 303 always, and 301/302 after a POST, turn into a GET without a body (the fetch standard's rule).
+      const status = response.statusCode
+      if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+        method = 'GET'
+        body = undefined
+        headers = without(headers, BODY_HEADERS)
+      }
+      if (next.origin !== url.origin) headers = without(headers, CREDENTIAL_HEADERS)
+      url = next
+      continue
+    }
+
+    const read = await readBody(response.body, context.maxBodySize, context.keepBody, contentLength(response.headers))
+    timings.transferMs = round(performance.now() - headersAt)
+    const seenResponse = { status: response.statusCode, bytes: read.bytes }
+    if (read.tooLarge) return { kind: 'fault', fault: bodyTooLarge(context.maxBodySize), response: seenResponse, timings }
+    if (read.error !== undefined) {
+      const outcome = failed(read.error, 'body', url, context, timings)
+      return outcome.kind === 'fault' ? { ...outcome, response: seenResponse } : outcome
+    }
+    return { kind: 'response', response: { ...seenResponse, headers: response.headers, body: read.data }, timings }
+  }
+}
+
+function failed(error: unknown, phase: Phase, url: URL, context: ExchangeContext, timings: StepTimings): ExchangeOutcome {
+  if (context.shutdown?.aborted) return { kind: 'aborted', timings }
+  const address = `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`
+  const fault = classifyError(error, { phase, host: url.hostname, address, budgetMs: context.budgetMs, maxBodySize: context.maxBodySize })
+  return { kind: 'fault', fault, timings }
+}
+
+/** The next URL of a redirect chain, or why the chain ends here. */
+function redirectTarget(location: string, current: URL, hops: number, maxRedirects: number, seen: Set<string>): URL | string {
+  if (hops >= maxRedirects) return `too many redirects (more than ${maxRedirects})`
+  let next: URL
+  try {
+    next = new URL(location, current)
+  } catch {
+    return `redirect to an invalid URL ${quote(location)}`
+  }
+  if (seen.has(next.href)) return `redirect loop (${next.href} seen twice)`
+  seen.add(next.href)
+  return next
+}
+
+/**
+ * Adds the DNS, connect and TLS phases of the connections a request opened
+ * (none when it reused a socket) and returns the one it used.
+ */
+function addConnectionPhases(timings: Timings, opened: readonly Connection[]): Connection | undefined {
+  for (const c of opened) {
+    if (c.lookupAt > 0) timings.dnsMs = round((timings.dnsMs ?? 0) + c.lookupAt - c.startedAt)
+    if (c.connectedAt > 0) timings.connectMs = round((timings.connectMs ?? 0) + c.connectedAt - (c.lookupAt || c.startedAt))
+    if (c.secureAt > 0) timings.tlsMs = round((timings.tlsMs ?? 0) + c.secureAt - c.connectedAt)
+  }
+  return opened.at(-1)
+}
+
+function without(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
+  const out = { ...headers }
+  for (const name of names) delete out[name]
+  return out
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}

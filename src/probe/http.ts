@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream'
+import { Agent } from 'undici'
+import type { Probe } from '../config/probe-schema.ts'
+import { type ConnectionWatch, timedConnector } from './connections.ts'
+
+/**
+ * The run's own agent: a cold start like a new user (fresh DNS, TCP and TLS),
+ * HTTP/1.1 so timings compare across runs, and the probe's body cap as a
+ * backstop that stops the parser itself. Destroyed when the run ends.
+ */
+export function createRunAgent(probe: Probe, watch: ConnectionWatch): Agent {
+  return new Agent({
+    allowH2: false,
+    maxResponseSize: probe.maxBodySize,
+    connect: timedConnector({ allowH2: false, timeout: probe.timeout, rejectUnauthorized: !probe.tls.insecure }, watch),
+  })
+}
+
+export interface BodyRead {
+  readonly bytes: number
+  /** The body, when it was kept. */
+  readonly data: Buffer | null
+  readonly tooLarge: boolean
+  /** What broke the stream (reset, timeout, abort), if something did. */
+  readonly error?: unknown
+}
+
+const noop = (): void => {}
+
+/**
+ * Reads a response body, counting bytes as they stream in and giving up as
+ * soon as the cap is passed, so a huge body never sits in memory. Only a
+ * body someone will read is kept; the rest are counted and dropped.
+ */
+export async function readBody(body: Readable, cap: number, keep: boolean, contentLength: number): Promise<BodyRead> {
+  if (contentLength > cap) {
+    discard(body)
+    return { bytes: 0, data: null, tooLarge: true }
+  }
+  const chunks: Buffer[] = []
+  let bytes = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length
+      if (bytes > cap) {
+        discard(body)
+        return { bytes, data: null, tooLarge: true }
+      }
+      if (keep) chunks.push(chunk)
+    }
+  } catch (error) {
+    return { bytes, data: null, tooLarge: false, error }
+  }
+  if (!keep) return { bytes, data: null, tooLarge: false }
+  return { bytes, data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes), tooLarge: false }
+}
+
+/**
+ * Drops a body without reading it. undici's body emits an abort error when
+ * destroyed early; with no listener that would be an uncaught exception.
+ */
+export function discard(body: Readable): void {
+  body.on('error', noop)
+  body.destroy()
+}
+
+/** The Content-Length header as a number; -1 when absent or unreadable. */
+export function contentLength(headers: Record<string, string | string[] | undefined>): number {
+  const value = headers['content-length']
+  if (typeof value !== 'string') return -1
+  const length = Number(value)
+  return Number.isFinite(length) ? length : -1
+}

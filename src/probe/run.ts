@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import type { Probe, Step } from '../config/probe-schema.ts'
+import type { SecretMask } from '../config/secrets.ts'
+import { type Scope, renderTemplateValue } from '../config/template.ts'
+import type { Logger } from '../log.ts'
+import { ConnectionWatch } from './connections.ts'
+import { round } from './exchange.ts'
+import { createRunAgent } from './http.ts'
+import type { Failure, RunResult, StepResult } from './result.ts'
+import { ABORTED_BY_SHUTDOWN, type StepContext, runStep, skippedStep } from './step.ts'
+
+export interface RunDeps {
+  /** Masks every string that goes into the result (URLs, reasons). */
+  readonly secrets: SecretMask
+  /** Shutdown: when it aborts, the run stops and its outcome is `aborted`. */
+  readonly signal?: AbortSignal
+  /** Bound to `{ probe, runId }`; steps log at debug. */
+  readonly logger?: Logger
+  /** For tests (undici MockAgent). Default: a fresh Agent per run, destroyed at its end. */
+  readonly dispatcher?: Dispatcher
+  /** Default: 8 random hex digits. */
+  readonly runId?: string
+  /** Wall clock for `startedAt` and `{{ run.timestamp }}`. */
+  readonly now?: () => Date
+}
+
+export const SKIPPED_AFTER_FAILURE = 'skipped: an earlier step failed'
+export const SKIPPED_AT_SHUTDOWN = 'skipped: the run was aborted by shutdown'
+
+interface Deadline {
+  readonly signal: AbortSignal
+  /** performance.now() when it fires. */
+  readonly at: number
+}
+
+/**
+ * Runs a probe once: its steps in order under one deadline, cleanup steps
+ * even after a failure. Never rejects: every fault becomes part of the result.
+ */
+export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> {
+  const runId = deps.runId ?? randomBytes(4).toString('hex')
+  const startedAt = deps.now?.() ?? new Date()
+  const t0 = performance.now()
+  const logger = deps.logger?.child({ probe: probe.name, runId })
+  const watch = deps.dispatcher ? undefined : new ConnectionWatch()
+  const agent = watch && createRunAgent(probe, watch)
+  const dispatcher: Dispatcher = deps.dispatcher ?? agent!
+  const values = runValues(probe, runId, startedAt)
+  const scope: Scope = (name) => values.get(name)
+  const deadlines = runDeadlines(probe, deps.signal, t0)
+  const context = (step: Step): StepContext => {
+    const deadline = step.cleanup ? deadlines.run : deadlines.main
+    return {
+      probe,
+      dispatcher,
+      watch,
+      values,
+      scope,
+      signal: deadline.signal,
+      deadlineAt: deadline.at,
+      shutdown: deps.signal,
+      secrets: deps.secrets,
+    }
+  }
+
+  const steps: StepResult[] = []
+  let failure: Failure | null = null
+  let aborted = false
+  try {
+    for (const step of probe.steps) {
+      let result: StepResult
+      if (deps.signal?.aborted) result = skippedStep(step, SKIPPED_AT_SHUTDOWN, deps.secrets)
+      else if (failure && !step.cleanup) result = skippedStep(step, SKIPPED_AFTER_FAILURE, deps.secrets)
+      else result = await guardedStep(step, context(step), logger)
+      aborted ||= result.skipReason === SKIPPED_AT_SHUTDOWN || result.skipReason === ABORTED_BY_SHUTDOWN
+      failure ??= result.failure ?? null
+      steps.push(result)
+      if (logger?.isLevelEnabled('debug')) logStep(logger, result)
+    }
+  } finally {
+    await agent?.destroy().catch(() => {})
+  }
+  const outcome = aborted ? 'aborted' : failure ? 'failure' : 'success'
+  const durationMs = round(performance.now() - t0)
+  if (logger?.isLevelEnabled('debug')) logger.debug({ outcome, durationMs }, 'run finished')
+  return { probe: probe.name, runId, startedAt: startedAt.toISOString(), durationMs, outcome, failure, steps }
+}
+
+/** A step that throws is a bug in smokeprobe, not in the target: it fails that step, never the process. */
+async function guardedStep(step: Step, context: StepContext, logger: Logger | undefined): Promise<StepResult> {
+  try {
+    return await runStep(step, context)
+  } catch (error) {
+    logger?.error({ err: error, step: step.name }, 'step crashed: this is a bug in smokeprobe')
+    const message = context.secrets.mask(`${step.name}: internal error: ${(error as Error)?.message ?? String(error)}`)
+    return {
+      name: step.name,
+      cleanup: step.cleanup,
+      status: 'failed',
+      durationMs: 0,
+      timings: {},
+      failure: { step: step.name, kind: 'transport', reason: 'transport', message },
+    }
+  }
+}
+
+/** `run.*`, `probe.name`, then the vars in order (each may use the ones before it). */
+function runValues(probe: Probe, runId: string, startedAt: Date): Map<string, unknown> {
+  const values = new Map<string, unknown>([
+    ['run.id', runId],
+    ['run.timestamp', Math.floor(startedAt.getTime() / 1_000)],
+    ['probe.name', probe.name],
+  ])
+  const scope: Scope = (name) => values.get(name)
+  for (const [name, template] of Object.entries(probe.vars)) {
+    const value = renderTemplateValue(template, scope)
+    if (value.ok) values.set(name, value.value)
+  }
+  return values
+}
+
+/**
+ * One deadline for the run, `timeout` after it starts, also cut by shutdown.
+ * Steps other than cleanups must finish earlier, by a reserve kept for the
+ * cleanups, so that a hung step still leaves time to delete what the run
+ * created: the cleanups' own timeouts, or a quarter of the budget for each
+ * cleanup without one, and never more than half of it.
+ */
+function runDeadlines(probe: Probe, shutdown: AbortSignal | undefined, t0: number): { main: Deadline; run: Deadline } {
+  const timer = AbortSignal.timeout(probe.timeout)
+  const run = { signal: shutdown ? AbortSignal.any([timer, shutdown]) : timer, at: t0 + probe.timeout }
+  let reserve = 0
+  for (const step of probe.steps) if (step.cleanup) reserve += step.request.timeout ?? probe.timeout / 4
+  reserve = Math.round(Math.min(reserve, probe.timeout / 2))
+  if (reserve === 0) return { main: run, run }
+  return { main: { signal: AbortSignal.any([AbortSignal.timeout(probe.timeout - reserve), run.signal]), at: run.at - reserve }, run }
+}
+
+function logStep(logger: Logger, step: StepResult): void {
+  logger.debug(
+    {
+      step: step.name,
+      status: step.status,
+      httpStatus: step.response?.status,
+      durationMs: step.durationMs,
+      timings: step.timings,
+      reason: step.failure?.message ?? step.skipReason,
+    },
+    'step finished',
+  )
+}
