@@ -1,7 +1,7 @@
 import cron from 'node-cron'
 import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
-import { Duration } from './duration.ts'
+import { Duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
 import { type TemplateContext, jsonTemplateRefs as jsonRefs, jsonTemplateValue, templateString } from './template.ts'
 
@@ -24,7 +24,9 @@ export const RegexText = z
     try {
       return new RegExp(text)
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(text)}: ${(error as Error).message}` })
+      // V8 repeats the pattern ("Invalid regular expression: /a(/: Unterminated group"); keep only the reason.
+      const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(text)}: ${reason}` })
       return z.NEVER
     }
   })
@@ -202,7 +204,7 @@ function checkSchedule(probe: ProbeShape, ctx: z.RefinementCtx): void {
     ctx.addIssue({
       code: 'custom',
       path: ['timeout'],
-      message: `timeout (${probe.timeout} ms) must be shorter than interval (${interval} ms)`,
+      message: `timeout ${formatDuration(probe.timeout)} must be shorter than the interval ${formatDuration(interval)}`,
     })
   }
   if (interval !== undefined && interval < 1_000) {
@@ -248,7 +250,7 @@ function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
       ctx.addIssue({
         code: 'custom',
         path: ['steps', index, 'request', 'timeout'],
-        message: `step timeout (${step.request.timeout} ms) exceeds the probe timeout (${probe.timeout} ms)`,
+        message: `step timeout ${formatDuration(step.request.timeout)} exceeds the probe timeout ${formatDuration(probe.timeout)}`,
       })
     }
     for (const capture of step.capture) {

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto'
+import path from 'node:path'
+import type * as z from 'zod'
+import { type AlertPolicy, resolvePolicy } from './alert-policy.ts'
+import { type AlertingConfig, alertingFileSchema } from './alerting-schema.ts'
+import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from './diagnostics.ts'
+import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
+import { type Probe, probeFileSchema } from './probe-schema.ts'
+import { SecretMask } from './secrets.ts'
+
+export type { Diagnostic } from './diagnostics.ts'
+export { formatDiagnostic } from './diagnostics.ts'
+
+export interface LoadedConfig {
+  /** Each probe with `.file`, its path as given (or folder + file name). */
+  readonly probes: readonly Probe[]
+  /** null when no alerting file was given. */
+  readonly alerting: AlertingConfig | null
+  /** The effective alert policy per probe name: alerting.yaml defaults, then the probe's `alert:`. */
+  readonly policies: ReadonlyMap<string, AlertPolicy>
+  /** sha256 over every loaded file (path and content, in path order): `probe_config_info{sha256}`. */
+  readonly sha256: string
+  readonly secrets: SecretMask
+  /** Every file loaded, probe files first, as messages name them. */
+  readonly files: readonly string[]
+}
+
+export interface LoadOptions {
+  /** Probe files or folders (a folder's own .yaml/.yml files, not its subfolders'). */
+  readonly probePaths: readonly string[]
+  readonly alertingPath: string | null
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** A missing alerting file is an error (e.g. `alert test`). @defaultValue false */
+  readonly alertingRequired?: boolean
+  /**
+   * Skip checking probes' `alert.channels` against the alerting file:
+   * `run --once` sends no notifications and needs no alerting file. @defaultValue false
+   */
+  readonly ignoreChannels?: boolean
+  /** Relative paths are read from here; messages keep them as given. @defaultValue process.cwd() */
+  readonly cwd?: string
+}
+
+export type LoadResult = { readonly ok: true; readonly config: LoadedConfig } | { readonly ok: false; readonly diagnostics: Diagnostic[] }
+
+interface Loaded<T> {
+  readonly file: ConfigFile
+  readonly text: string
+  /** The YAML as data, for checks across files that must run even when the schema rejected the file. */
+  readonly raw: unknown
+  readonly value: T | null
+}
+
+/**
+ * Loads and checks every probe file and the alerting file. All problems are
+ * collected, across all files, before anything is refused: a user fixes a
+ * bad folder in one pass.
+ */
+export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd()
+  const secrets = new SecretMask()
+  const context = { env: options.env, secrets }
+  const diagnostics: Diagnostic[] = []
+
+  const found = await findProbeFiles(options.probePaths, cwd)
+  diagnostics.push(...found.diagnostics)
+
+  let alerting: Loaded<AlertingConfig> | null = null
+  if (options.alertingPath !== null) {
+    const file = { display: path.normalize(options.alertingPath), absolute: path.resolve(cwd, options.alertingPath) }
+    alerting = await loadFile(file, alertingFileSchema(context), diagnostics)
+    if (alerting && alerting.value === null) diagnostics.push(...alertingDefaultsCheck(file.display, alerting.raw))
+  } else if (options.alertingRequired) {
+    diagnostics.push({ file: '', path: '', message: 'no alerting file: give --alerting <file> (default ./alerting/alerting.yaml)' })
+  }
+
+  const probeSchema = probeFileSchema(context)
+  const probes: Loaded<Omit<Probe, 'file'>>[] = []
+  for (const file of found.files) {
+    const loaded = await loadFile(file, probeSchema, diagnostics)
+    if (loaded) probes.push(loaded)
+  }
+  diagnostics.push(...duplicateNames(probes))
+  // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
+  const alertingUnreadable = options.alertingPath !== null && alerting === null
+  if (!options.ignoreChannels && !alertingUnreadable) diagnostics.push(...unknownChannels(probes, alerting))
+
+  if (diagnostics.length > 0) {
+    const fileOrder = [...found.files.map((f) => f.display), ...(alerting ? [alerting.file.display] : [])]
+    return { ok: false, diagnostics: orderAndMask(diagnostics, fileOrder, secrets) }
+  }
+  return { ok: true, config: assemble(probes, alerting, cwd, secrets) }
+}
+
+/** Reads and parses one file; null when it could not be read as YAML at all. Problems go to `diagnostics`. */
+async function loadFile<S extends z.ZodType>(file: ConfigFile, schema: S, diagnostics: Diagnostic[]): Promise<Loaded<z.output<S>> | null> {
+  const read = await readYamlFile(file)
+  if (!read.ok) {
+    diagnostics.push(...read.diagnostics)
+    return null
+  }
+  const parsed = schema.safeParse(read.value, PARSE_OPTIONS)
+  if (!parsed.success) diagnostics.push(...issueDiagnostics(file.display, parsed.error.issues, schema))
+  return { file, text: read.text, raw: read.value, value: parsed.success ? parsed.data : null }
+}
+
+function field(raw: unknown, ...keys: string[]): unknown {
+  let value = raw
+  for (const key of keys) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined
+  return value
+}
+
+function channelNames(alerting: Loaded<AlertingConfig>): string[] {
+  if (alerting.value) return Object.keys(alerting.value.channels)
+  const channels = field(alerting.raw, 'channels')
+  return channels !== null && typeof channels === 'object' && !Array.isArray(channels) ? Object.keys(channels) : []
+}
+
+function stringsAt(raw: unknown, ...keys: string[]): [number, string][] {
+  const list = field(raw, ...keys)
+  if (!Array.isArray(list)) return []
+  return list.flatMap((item, index): [number, string][] => (typeof item === 'string' ? [[index, item]] : []))
+}
+
+/**
+ * The schema checks `defaults.channels` only once the rest of the file is
+ * valid (zod skips refinements of an object with issues); checked here from
+ * the raw YAML so that this problem is reported in the same pass.
+ */
+function alertingDefaultsCheck(file: string, raw: unknown): Diagnostic[] {
+  const channels = field(raw, 'channels')
+  const defined = channels !== null && typeof channels === 'object' && !Array.isArray(channels) ? Object.keys(channels) : []
+  return stringsAt(raw, 'defaults', 'channels')
+    .filter(([, name]) => !defined.includes(name))
+    .map(([index, name]) => ({
+      file,
+      path: `defaults.channels[${index}]`,
+      message: `unknown channel "${name}" (defined: ${defined.join(', ') || 'none'})`,
+    }))
+}
+
+function duplicateNames(probes: readonly Loaded<unknown>[]): Diagnostic[] {
+  const firstFile = new Map<string, string>()
+  const out: Diagnostic[] = []
+  for (const probe of probes) {
+    const name = field(probe.raw, 'name')
+    if (typeof name !== 'string') continue
+    const first = firstFile.get(name)
+    if (first === undefined) firstFile.set(name, probe.file.display)
+    else out.push({ file: probe.file.display, path: 'name', message: `duplicate probe name "${name}" (also in ${first})` })
+  }
+  return out
+}
+
+function unknownChannels(probes: readonly Loaded<unknown>[], alerting: Loaded<AlertingConfig> | null): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const defined = alerting ? channelNames(alerting) : null
+  for (const probe of probes) {
+    for (const [index, name] of stringsAt(probe.raw, 'alert', 'channels')) {
+      const where = { file: probe.file.display, path: `alert.channels[${index}]` }
+      if (defined === null) {
+        out.push({ ...where, message: `channel "${name}" needs an alerting file, and none is loaded (give --alerting <file>)` })
+      } else if (!defined.includes(name)) {
+        out.push({ ...where, message: `unknown channel "${name}" (${alerting?.file.display} defines: ${defined.join(', ') || 'none'})` })
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Problems grouped by file: paths that were not found first, then probe
+ * files in load order, then the alerting file; duplicates dropped, every
+ * secret masked.
+ */
+function orderAndMask(diagnostics: readonly Diagnostic[], fileOrder: readonly string[], secrets: SecretMask): Diagnostic[] {
+  const order = new Map(fileOrder.map((file, index) => [file, index]))
+  const seen = new Set<string>()
+  return diagnostics
+    .map((d) => ({ file: d.file, path: secrets.mask(d.path), message: secrets.mask(d.message) }))
+    .filter((d) => {
+      const key = `${d.file}\u0000${d.path}\u0000${d.message}`
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
+    .sort((a, b) => (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1))
+}
+
+function assemble(
+  loadedProbes: readonly Loaded<Omit<Probe, 'file'>>[],
+  alertingFile: Loaded<AlertingConfig> | null,
+  cwd: string,
+  secrets: SecretMask,
+): LoadedConfig {
+  const alerting = alertingFile?.value ?? null
+  const probes = loadedProbes.map((loaded) => ({ ...(loaded.value as Omit<Probe, 'file'>), file: loaded.file.display }) as Probe)
+  const policies = new Map(probes.map((probe) => [probe.name, resolvePolicy(alerting?.defaults, probe.alert)]))
+  const files = [...loadedProbes, ...(alertingFile ? [alertingFile] : [])]
+  return { probes, alerting, policies, sha256: configHash(files, cwd), secrets, files: files.map((f) => f.file.display) }
+}
+
+/** Independent of how paths were spelled on the command line, so replicas started alike report the same hash. */
+function configHash(files: readonly Loaded<unknown>[], cwd: string): string {
+  const entries = files
+    .map((f) => ({ name: path.relative(cwd, f.file.absolute).split(path.sep).join('/'), text: f.text }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const hash = createHash('sha256')
+  for (const { name, text } of entries) hash.update(`${name}\u0000${text}\u0000`)
+  return hash.digest('hex')
+}
