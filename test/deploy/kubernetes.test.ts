@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { parse, parseAllDocuments } from 'yaml'
+
+const exec = promisify(execFile)
+const DIR = 'deploy/kubernetes'
+
+interface Manifest {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; annotations?: Record<string, string> }
+  spec?: Record<string, unknown>
+}
+
+const manifests: Manifest[] = readdirSync(DIR)
+  .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+  .flatMap((file) =>
+    parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`)
+      return doc.toJS() as Manifest
+    }),
+  )
+
+function find(kind: string): Manifest {
+  const found = manifests.find((m) => m.kind === kind)
+  if (!found) throw new Error(`no ${kind} in ${DIR}`)
+  return found
+}
+
+// The parts of a Deployment these tests read.
+interface PodSpec {
+  securityContext: Record<string, unknown>
+  containers: {
+    args: string[]
+    envFrom: { secretRef?: { name: string } }[]
+    readinessProbe: { httpGet: { path: string; port: string } }
+    livenessProbe: { httpGet: { path: string; port: string } }
+    resources: { requests: Record<string, string>; limits: Record<string, string> }
+    securityContext: Record<string, unknown> & { capabilities: { drop: string[] } }
+    volumeMounts: { name: string; mountPath: string }[]
+    ports: { name: string; containerPort: number }[]
+  }[]
+  volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[]
+}
+const deployment = find('Deployment') as Manifest & {
+  spec: { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } }
+}
+const pod = deployment.spec.template.spec
+const container = pod.containers[0]!
+
+describe('deploy/kubernetes', () => {
+  it('every file parses as Kubernetes objects', () => {
+    for (const m of manifests) {
+      expect(m.apiVersion, m.kind).toBeTruthy()
+      expect(m.metadata.name, m.kind).toBeTruthy()
+    }
+    expect(manifests.map((m) => m.kind).sort()).toEqual(
+      ['Deployment', 'Namespace', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceMonitor'].sort(),
+    )
+  })
+
+  it('checks readiness on /readyz and liveness on /healthz', () => {
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' })
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' })
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 9464 }])
+  })
+
+  it('runs locked down: non-root, read-only root filesystem, no privilege escalation, no capabilities', () => {
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    })
+    expect(container.securityContext.capabilities.drop).toEqual(['ALL'])
+  })
+
+  it('sets resources and takes its environment from a Secret', () => {
+    expect(container.resources.requests).toHaveProperty('cpu')
+    expect(container.resources.requests).toHaveProperty('memory')
+    expect(container.resources.limits).toHaveProperty('memory')
+    const secret = find('Secret')
+    expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }])
+  })
+
+  it('keeps alert state on the claimed volume it passes as --state-dir', () => {
+    const stateDir = container.args[container.args.indexOf('--state-dir') + 1]
+    const mount = container.volumeMounts.find((m) => m.mountPath === stateDir)
+    expect(mount).toBeDefined()
+    const volume = pod.volumes.find((v) => v.name === mount!.name)
+    expect(volume?.persistentVolumeClaim?.claimName).toBe(find('PersistentVolumeClaim').metadata.name)
+    expect(container.args[0]).toBe('run')
+    expect(container.args).toContain('--location')
+  })
+
+  it('is scraped: pod annotations, and a ServiceMonitor on the Service port', () => {
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9464',
+      'prometheus.io/path': '/metrics',
+    })
+    const service = find('Service') as Manifest & { spec: { ports: { name: string }[] } }
+    const monitor = find('ServiceMonitor') as Manifest & { spec: { endpoints: { port: string; path: string }[] } }
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: service.spec.ports[0]!.name, path: '/metrics' })
+  })
+
+  it('has a kustomization listing existing files, and keeps the example Secret out of it', () => {
+    const kustomization = parse(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] }
+    for (const file of kustomization.resources) expect(existsSync(join(DIR, file)), file).toBe(true)
+    expect(kustomization.resources).not.toContain('secret.example.yaml')
+  })
+
+  it.skipIf(!existsSync('/usr/bin/kubectl'))('renders with `kubectl kustomize`', async () => {
+    const { stdout } = await exec('kubectl', ['kustomize', DIR], { timeout: 30_000 })
+    const kinds = parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest).kind)
+    expect(kinds).toContain('Deployment')
+    expect(kinds).not.toContain('Secret')
+  })
+})

@@ -1,0 +1,20 @@
+/** The SPEC "Metrics" table: names there are a contract that dashboards and rules may rely on. */
+export const SPEC_METRICS = [
+  'probe_success',
+  'probe_duration_seconds',
+  'probe_runs_total',
+  'probe_step_duration_seconds',
+  'probe_failures_total',
+  'probe_consecutive_failures',
+  'probe_alert_firing',
+  'probe_last_run_timestamp_seconds',
+  'probe_notifications_total',
+  'probe_config_info',
+  'probe_config_last_reload_successful',
+] as const
+
+/** Every smokeprobe metric a PromQL expression names, histogram series (`_bucket`, `_sum`, `_count`) by their family. */
+export function metricsIn(expr: string): string[] {
+  const names = [...expr.matchAll(/\b(probe_[a-z0-9_]+|smokeprobe_[a-z0-9_]+)\b/g)].map((m) => m[1]!)
+  return [...new Set(names.map((name) => name.replace(/_(bucket|sum|count)$/, '')))]
+}
