@@ -125,7 +125,10 @@ describe('webhook channel', () => {
 
   it('never puts the URL, a header or any env value in a reason, even when the receiver echoes them', async () => {
     server.use(
-      http.post(HOOK, ({ request }) => new HttpResponse(`bad auth ${request.headers.get('authorization')} at ${request.url}`, { status: 401 })),
+      http.post(
+        HOOK,
+        ({ request }) => new HttpResponse(`bad auth ${request.headers.get('authorization')} at ${request.url}`, { status: 401 }),
+      ),
     )
     const result = await channel().send(notification(), noSignal())
     expect(result).toEqual({ ok: false, retryable: false, reason: 'HTTP 401: bad auth Bearer *** at https://hooks.example.test/***' })
