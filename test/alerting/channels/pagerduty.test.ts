@@ -106,7 +106,7 @@ describe('pagerduty channel', () => {
   it('truncates the summary to 1024 characters like Alertmanager', async () => {
     const events = fakePagerDuty()
     await channel().send(notification({ summary: `FIRING ${'é'.repeat(2000)}` }), noSignal())
-    const summary = (events[0]?.payload as { summary: string }).summary
+    const summary = (events[0]!.payload as { summary: string }).summary
     expect(Array.from(summary)).toHaveLength(1024)
     expect(summary.endsWith('é…')).toBe(true)
   })
