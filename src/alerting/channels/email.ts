@@ -58,10 +58,12 @@ export const email: ChannelDefinition<ReturnType<typeof schema>> = {
       requireTLS: smtp.requireTLS,
       tls: { rejectUnauthorized: !smtp.insecure },
       ...(smtp.user === undefined ? {} : { auth: { user: smtp.user, pass: smtp.pass ?? '' } }),
-      connectionTimeout: config.timeout,
-      greetingTimeout: config.timeout,
+      // Connecting and the greeting get half the attempt each, so a silent server fails with
+      // the phase named (GREETING_TIMEOUT) before the attempt's overall deadline.
+      connectionTimeout: Math.ceil(config.timeout / 2),
+      greetingTimeout: Math.ceil(config.timeout / 2),
+      dnsTimeout: Math.ceil(config.timeout / 2),
       socketTimeout: config.timeout,
-      dnsTimeout: config.timeout,
     })
     return {
       name: deps.name,

@@ -2,7 +2,7 @@ import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertmanagerAlert } from '../../../src/alerting/channels/alertmanager-alert.ts'
-import { AlertmanagerChannel, alertmanager, alertsEndpoint } from '../../../src/alerting/channels/alertmanager.ts'
+import { type AlertmanagerChannel, alertmanager, alertsEndpoint } from '../../../src/alerting/channels/alertmanager.ts'
 import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
 
 const AM = 'http://am-1.test:9093'
