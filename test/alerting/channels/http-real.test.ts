@@ -83,7 +83,11 @@ describe('HTTP channels on real sockets', () => {
     const [request] = s.received
     expect(request).toMatchObject({ method: 'POST', url: '/v2/enqueue' })
     expect(request?.headers).toMatchObject({ 'content-type': 'application/json', 'user-agent': 'smokeprobe' })
-    expect(JSON.parse(request?.body ?? '')).toMatchObject({ routing_key: ENV.PD_ROUTING_KEY, event_action: 'trigger', dedup_key: 'inc1234' })
+    expect(JSON.parse(request?.body ?? '')).toMatchObject({
+      routing_key: ENV.PD_ROUTING_KEY,
+      event_action: 'trigger',
+      dedup_key: 'inc1234',
+    })
   })
 
   it('pagerduty: a hanging endpoint settles at the timeout, without the routing key in the reason', async () => {
@@ -114,7 +118,9 @@ describe('HTTP channels on real sockets', () => {
     )
     for (const request of [...one.received, ...two.received]) {
       expect(request).toMatchObject({ method: 'POST', url: '/api/v2/alerts' })
-      expect(JSON.parse(request.body)).toEqual([expect.objectContaining({ labels: expect.objectContaining({ alertname: 'ProbeFailing' }) })])
+      expect(JSON.parse(request.body)).toEqual([
+        expect.objectContaining({ labels: expect.objectContaining({ alertname: 'ProbeFailing' }) }),
+      ])
     }
   })
 
