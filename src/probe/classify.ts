@@ -91,7 +91,7 @@ function transport(reason: FailureReason, detail: string): Fault {
 
 /** A budget as a person reads it: `2s`, `7.5s`, `250ms` (timers are not more precise than that anyway). */
 function formatBudget(ms: number): string {
-  return formatDuration(ms >= 1_000 ? Math.round(ms / 100) * 100 : Math.max(0, Math.round(ms)))
+  return ms >= 1_000 ? formatDuration(Math.round(ms / 100) * 100) : `${Math.max(0, Math.round(ms))}ms`
 }
 
 function errorCode(error: unknown): string {

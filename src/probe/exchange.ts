@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { type Dispatcher, request } from 'undici'
 import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
 import type { Connection, ConnectionWatch } from './connections.ts'
-import { contentLength, readBody } from './http.ts'
+import { contentLength, readBody, untilAborted } from './http.ts'
 import type { RenderedRequest } from './request.ts'
 import type { StepTimings } from './result.ts'
 
@@ -70,7 +70,7 @@ export async function exchange(rendered: RenderedRequest, context: ExchangeConte
     const remaining = Math.max(1, Math.ceil(context.deadlineAt - sentAt))
     let response: Dispatcher.ResponseData
     try {
-      response = await request(url, {
+      const sent = request(url, {
         dispatcher: context.dispatcher,
         method: method as Dispatcher.HttpMethod,
         headers,
@@ -79,6 +79,7 @@ export async function exchange(rendered: RenderedRequest, context: ExchangeConte
         headersTimeout: remaining,
         bodyTimeout: remaining,
       })
+      response = await untilAborted(sent, context.signal)
     } catch (error) {
       const opened = context.watch?.take() ?? []
       addConnectionPhases(timings, opened)

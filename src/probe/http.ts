@@ -64,6 +64,32 @@ export function discard(body: Readable): void {
   body.destroy()
 }
 
+/**
+ * Settles with the promise, or rejects with the signal's reason as soon as it
+ * aborts. undici only notes an abort while a request waits for its
+ * connection, so a hung DNS lookup, TCP connect or TLS handshake would
+ * otherwise outlive the deadline by the connect timeout. The abandoned
+ * request fails later (at the latest when the run's agent is destroyed);
+ * its rejection is swallowed here.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** The Content-Length header as a number; -1 when absent or unreadable. */
 export function contentLength(headers: Record<string, string | string[] | undefined>): number {
   const value = headers['content-length']

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { FailureKind, FailureReason } from '../../src/probe/result.ts'
 import { runProbe } from '../../src/probe/run.ts'
@@ -29,6 +30,9 @@ interface FaultCase {
 const GIB = 1024 ** 3
 let bodyBytesSent = 0
 let tlsServer: TestServer
+/** Accepts TCP connections and never says a word: a TLS handshake to it never completes. */
+let silent: Server
+const silentSockets = new Set<Socket>()
 const unhandled: unknown[] = []
 const onUnhandled = (error: unknown) => unhandled.push(error)
 
@@ -70,6 +74,14 @@ const cases: FaultCase[] = [
     kind: 'timeout',
     reason: 'timeout',
     message: () => /^read: timed out after 1\.[3-5]s waiting for response headers$/,
+  },
+  {
+    name: 'a TLS handshake that never completes',
+    readBase: () => `https://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    request: { timeout: '500ms' },
+    kind: 'timeout',
+    reason: 'timeout',
+    message: () => /^read: timed out after 500ms connecting to 127\.0\.0\.1:\d+$/,
   },
   {
     name: 'slow headers (the step timeout)',
@@ -187,12 +199,16 @@ beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled)
   process.on('uncaughtException', onUnhandled)
   tlsServer = await startServer(itemsApi(), { tls: true })
+  silent = createServer((socket) => silentSockets.add(socket))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
 })
 
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled)
   process.off('uncaughtException', onUnhandled)
   await tlsServer.close()
+  for (const socket of silentSockets) socket.destroy()
+  await new Promise((resolve) => silent.close(resolve))
 })
 
 describe('a fault on the wire fails the step, runs the cleanup, and keeps to the deadline', () => {
