@@ -19,6 +19,11 @@ export class SecretMask {
     this.#pattern = null
   }
 
+  /** Adds every secret another mask holds (the daemon keeps masking the secrets of earlier configurations). */
+  absorb(other: SecretMask): void {
+    for (const value of other.#values) this.add(value)
+  }
+
   /** The text with every secret occurrence replaced by `***`. */
   mask(text: string): string {
     if (this.#values.size === 0) return text
