@@ -43,8 +43,11 @@ export function attemptSignal(signal: AbortSignal, timeoutMs: number): { signal:
     signal: AbortSignal.any([signal, deadline]),
     describeAbort: () => {
       if (deadline.aborted) return `timed out after ${formatDuration(timeoutMs)}`
+      // AbortSignal.timeout() aborts with a TimeoutError, abort() with an AbortError; a caller
+      // may pass its own Error (the delivery wrapper's says which timeout ran out).
       const reason: unknown = signal.reason
-      return reason instanceof Error && reason.name === 'TimeoutError' ? 'timed out' : 'aborted'
+      if (!(reason instanceof Error) || reason.name === 'AbortError') return 'aborted'
+      return reason.name === 'TimeoutError' ? 'timed out' : reason.message || 'aborted'
     },
   }
 }

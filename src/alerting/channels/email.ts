@@ -76,7 +76,7 @@ export const email: ChannelDefinition<ReturnType<typeof schema>> = {
           const info = await transport.sendMail({ from: config.from, to: config.to, ...message, signal: attempt.signal })
           return partialRejection(info, config.to.length, deps.secrets) ?? { ok: true }
         } catch (error) {
-          if (attempt.signal.aborted) return { ok: false, retryable: true, reason: attempt.describeAbort() }
+          if (attempt.signal.aborted) return { ok: false, retryable: true, reason: deps.secrets.mask(attempt.describeAbort()) }
           return classifySmtpError(error as NodemailerError, deps.secrets)
         }
       },

@@ -47,7 +47,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     else snippet = await readSnippet(response)
     return classifyResponse(response.status, response.headers.get('retry-after'), snippet, mask)
   } catch (error) {
-    if (attempt.signal.aborted) return { ok: false, retryable: true, reason: attempt.describeAbort() }
+    if (attempt.signal.aborted) return { ok: false, retryable: true, reason: mask(attempt.describeAbort()) }
     return { ok: false, retryable: true, reason: mask(`request failed: ${networkErrorText(error)}`) }
   }
 }

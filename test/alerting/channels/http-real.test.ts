@@ -52,6 +52,14 @@ describe('HTTP channels on real sockets', () => {
     expect(result).toEqual({ ok: false, retryable: true, reason: 'timed out' })
   })
 
+  it('webhook: an abort reason the caller gave is the reason', async () => {
+    const s = await server(() => {})
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('timed out after 150 ms')), 150)
+    const result = await webhookTo(`${s.url}/hook`).send(notification(), controller.signal)
+    expect(result).toEqual({ ok: false, retryable: true, reason: 'timed out after 150 ms' })
+  })
+
   it('webhook: an error body that never ends is cut at the timeout and still classified', async () => {
     const s = await server((_req, res) => {
       res.writeHead(502, { 'content-type': 'text/plain' })
