@@ -69,6 +69,8 @@ export function classifyResponse(status: number, retryAfter: string | null, snip
 export function parseRetryAfter(value: string, now: number): number | undefined {
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1_000
+  // Every HTTP-date form starts with a day name; Date.parse alone would take "-5" or "1.5" for a date.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
