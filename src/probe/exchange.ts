@@ -47,78 +47,100 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding']
 
+/** One request of a step: the first, or one following a redirect. */
+interface Hop {
+  readonly url: URL
+  readonly method: string
+  readonly headers: Record<string, string>
+  readonly body: string | undefined
+}
+
 /**
  * Sends a step's request and reads its response, following redirects only
  * when the step asks for them. Never throws: wire faults come back as values.
  */
 export async function exchange(rendered: RenderedRequest, context: ExchangeContext): Promise<ExchangeOutcome> {
   const timings: Timings = {}
-  let url: URL
-  try {
-    url = new URL(rendered.url)
-  } catch {
-    return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: `invalid URL ${quote(rendered.url)}` }, timings }
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: `unsupported URL scheme ${url.protocol}` }, timings }
-  }
-  let { method, headers, body } = rendered
+  const url = parseTarget(rendered.url)
+  if (typeof url === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: url }, timings }
+  let hop: Hop = { ...rendered, url }
   const seen = context.maxRedirects > 0 ? new Set([url.href]) : null
   for (let hops = 0; ; hops++) {
-    context.watch?.take()
-    const sentAt = performance.now()
-    const remaining = Math.max(1, Math.ceil(context.deadlineAt - sentAt))
-    let response: Dispatcher.ResponseData
-    try {
-      const sent = request(url, {
-        dispatcher: context.dispatcher,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: context.signal,
-        headersTimeout: remaining,
-        bodyTimeout: remaining,
-      })
-      response = await untilAborted(sent, context.signal)
-    } catch (error) {
-      const opened = context.watch?.take() ?? []
-      addConnectionPhases(timings, opened)
-      const phase: Phase = opened.some((c) => c.readyAt === 0) ? 'connect' : 'headers'
-      return failed(error, phase, url, context, timings)
-    }
-    const headersAt = performance.now()
-    const connection = addConnectionPhases(timings, context.watch?.take() ?? [])
-    timings.firstByteMs = round(headersAt - Math.max(sentAt, connection?.readyAt ?? 0))
-
+    const sent = await send(hop, context, timings)
+    if ('kind' in sent) return sent
+    const { response } = sent
     const location = seen && REDIRECT_STATUSES.has(response.statusCode) ? response.headers.location : undefined
-    if (seen && typeof location === 'string') {
-      await response.body.dump().catch(() => {})
-      const next = redirectTarget(location, url, hops, context.maxRedirects, seen)
-      if (typeof next === 'string') {
-        return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
-      }
-      // 303 always, and 301/302 after a POST, turn into a GET without a body (the fetch standard's rule).
-      const status = response.statusCode
-      if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
-        method = 'GET'
-        body = undefined
-        headers = without(headers, BODY_HEADERS)
-      }
-      if (next.origin !== url.origin) headers = without(headers, CREDENTIAL_HEADERS)
-      url = next
-      continue
-    }
-
-    const read = await readBody(response.body, context.maxBodySize, context.keepBody, contentLength(response.headers))
-    timings.transferMs = round(performance.now() - headersAt)
-    const seenResponse = { status: response.statusCode, bytes: read.bytes }
-    if (read.tooLarge) return { kind: 'fault', fault: bodyTooLarge(context.maxBodySize), response: seenResponse, timings }
-    if (read.error !== undefined) {
-      const outcome = failed(read.error, 'body', url, context, timings)
-      return outcome.kind === 'fault' ? { ...outcome, response: seenResponse } : outcome
-    }
-    return { kind: 'response', response: { ...seenResponse, headers: response.headers, body: read.data }, timings }
+    if (!seen || typeof location !== 'string') return receive(sent, hop, context, timings)
+    await response.body.dump().catch(() => {})
+    const next = nextHop(hop, response.statusCode, location, hops, context.maxRedirects, seen)
+    if (typeof next === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
+    hop = next
   }
+}
+
+/** Sends one request and waits for the response headers, noting the connection phases it went through. */
+async function send(
+  hop: Hop,
+  context: ExchangeContext,
+  timings: Timings,
+): Promise<{ response: Dispatcher.ResponseData; headersAt: number } | ExchangeOutcome> {
+  context.watch?.take()
+  const sentAt = performance.now()
+  const remaining = Math.max(1, Math.ceil(context.deadlineAt - sentAt))
+  let response: Dispatcher.ResponseData
+  try {
+    const sent = request(hop.url, {
+      dispatcher: context.dispatcher,
+      method: hop.method as Dispatcher.HttpMethod,
+      headers: hop.headers,
+      body: hop.body,
+      signal: context.signal,
+      headersTimeout: remaining,
+      bodyTimeout: remaining,
+    })
+    response = await untilAborted(sent, context.signal)
+  } catch (error) {
+    const opened = context.watch?.take() ?? []
+    addConnectionPhases(timings, opened)
+    const phase: Phase = opened.some((c) => c.readyAt === 0) ? 'connect' : 'headers'
+    return failed(error, phase, hop.url, context, timings)
+  }
+  const headersAt = performance.now()
+  const connection = addConnectionPhases(timings, context.watch?.take() ?? [])
+  timings.firstByteMs = round(headersAt - Math.max(sentAt, connection?.readyAt ?? 0))
+  return { response, headersAt }
+}
+
+/** Reads the final response's body within the cap. */
+async function receive(
+  sent: { response: Dispatcher.ResponseData; headersAt: number },
+  hop: Hop,
+  context: ExchangeContext,
+  timings: Timings,
+): Promise<ExchangeOutcome> {
+  const { response } = sent
+  // A HEAD, 204 or 304 response announces a length it does not send.
+  const bodiless = hop.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304
+  const announced = bodiless ? -1 : contentLength(response.headers)
+  const read = await readBody(response.body, context.maxBodySize, context.keepBody, announced)
+  timings.transferMs = round(performance.now() - sent.headersAt)
+  const seen = { status: response.statusCode, bytes: read.bytes }
+  if (read.tooLarge) return { kind: 'fault', fault: bodyTooLarge(context.maxBodySize), response: seen, timings }
+  if (read.error !== undefined) {
+    const outcome = failed(read.error, 'body', hop.url, context, timings)
+    return outcome.kind === 'fault' ? { ...outcome, response: seen } : outcome
+  }
+  return { kind: 'response', response: { ...seen, headers: response.headers, body: read.data }, timings }
+}
+
+function parseTarget(text: string): URL | string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return `invalid URL ${quote(text)}`
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : `unsupported URL scheme ${url.protocol}`
 }
 
 function failed(error: unknown, phase: Phase, url: URL, context: ExchangeContext, timings: StepTimings): ExchangeOutcome {
@@ -128,18 +150,26 @@ function failed(error: unknown, phase: Phase, url: URL, context: ExchangeContext
   return { kind: 'fault', fault, timings }
 }
 
-/** The next URL of a redirect chain, or why the chain ends here. */
-function redirectTarget(location: string, current: URL, hops: number, maxRedirects: number, seen: Set<string>): URL | string {
+/** The request a redirect leads to, or why the chain ends here. */
+function nextHop(hop: Hop, status: number, location: string, hops: number, maxRedirects: number, seen: Set<string>): Hop | string {
   if (hops >= maxRedirects) return `too many redirects (more than ${maxRedirects})`
-  let next: URL
+  let url: URL
   try {
-    next = new URL(location, current)
+    url = new URL(location, hop.url)
   } catch {
     return `redirect to an invalid URL ${quote(location)}`
   }
-  if (seen.has(next.href)) return `redirect loop (${next.href} seen twice)`
-  seen.add(next.href)
-  return next
+  if (seen.has(url.href)) return `redirect loop (${url.href} seen twice)`
+  seen.add(url.href)
+  let { method, headers, body } = hop
+  // 303 always, and 301/302 after a POST, turn into a GET without a body (the fetch standard's rule).
+  if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+    method = 'GET'
+    body = undefined
+    headers = without(headers, BODY_HEADERS)
+  }
+  if (url.origin !== hop.url.origin) headers = without(headers, CREDENTIAL_HEADERS)
+  return { url, method, headers, body }
 }
 
 /**

@@ -271,4 +271,13 @@ describe('body cap (the reader; the real agent also stops its parser)', () => {
     expect(result.failure?.message ?? null).toBe(message)
     if (message) expect(result.failure).toMatchObject({ kind: 'body_too_large', reason: 'body_too_large' })
   })
+
+  test('a HEAD response announcing a large body passes: nothing is sent', async () => {
+    mock
+      .get(ORIGIN)
+      .intercept({ path: '/thing', method: 'HEAD' })
+      .reply(200, '', { headers: { 'content-length': '100000' } })
+    const result = await run(oneStep({ request: { method: 'HEAD', url: `${ORIGIN}/thing` } }, { maxBodySize: 10 }))
+    expect(result.failure).toBeNull()
+  })
 })
