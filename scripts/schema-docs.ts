@@ -1,0 +1,174 @@
+import type { Docs } from './schema-reference.ts'
+
+/**
+ * The words of the file-format reference, one line per field of the zod
+ * schemas. scripts/gen-schema.ts puts each into the JSON Schema (editor
+ * hovers) and into docs/reference.md; a field missing here fails the build.
+ */
+
+export const PROBE_INTRO = `One probe per YAML file (\`.yaml\`/\`.yml\`) in \`probes/\` (or the files and folders given with \`--probes\`; a folder contributes its own files, not its subfolders'). An unknown field is an error, so a typo never silently disables a check. Start a file with \`# yaml-language-server: $schema=../schema/probe.schema.json\` for autocomplete in editors.
+
+Durations are a number and a unit: \`250ms\`, \`10s\`, \`1m\`, \`4h\`, \`1d\`. Strings may hold templates: \`{{ env.NAME }}\` is read from the environment when the file is loaded (a missing variable is an error, and the value is a secret that is never printed, logged or sent); \`{{ run.id }}\` (unique per run), \`{{ run.timestamp }}\` (Unix seconds), \`{{ probe.name }}\`, a \`vars\` name, or a name captured by an earlier step are filled in at run time. A cleanup step whose templates cannot be filled in (the create step never returned an id) is skipped, and the report says why.`
+
+export const ALERTING_INTRO = `\`alerting/alerting.yaml\` (or \`--alerting <file>\`) holds the default alert policy and the named channels. A probe's \`alert:\` block overrides the defaults field by field. Templates here may only read the environment (\`{{ env.NAME }}\`); those values are secrets. Start the file with \`# yaml-language-server: $schema=../schema/alerting.schema.json\` for autocomplete.`
+
+const POLICY: Record<string, string> = {
+  failureThreshold: 'Consecutive failed runs before the alert fires (one `firing` notification per channel). Default: 5.',
+  successThreshold: 'Consecutive passing runs before a firing alert resolves. Default: 1.',
+  reminderInterval:
+    'Re-notify while the alert is still firing; `0` = never. Default: 4h. PagerDuty and Alertmanager get no reminders (PagerDuty escalates by itself; Alertmanager is re-sent the firing state every minute).',
+  sendResolved: 'Send a `resolved` notification when the probe recovers. Default: true.',
+  channels: 'Names of channels defined in the alerting file that receive the notifications. Default: none.',
+}
+
+function prefixed(prefix: string, fields: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).map(([key, text]) => [`${prefix}.${key}`, text]))
+}
+
+const MATCHER = {
+  exists: '`true`: the value must be present; `false`: it must be absent.',
+  matches: 'A JavaScript regular expression the value must match (compiled at load).',
+}
+
+export const PROBE_DOCS: Docs = {
+  keys: { 'steps[].expect.json': '<JSONPath>', 'steps[].expect.headers': '<header>', 'steps[].capture': '<variable>' },
+  types: {
+    schedule: 'cron expression',
+    maxBodySize: 'size',
+    steps: 'list of steps (at least 1)',
+    'steps[].expect.json': 'map of matchers',
+    'steps[].expect.headers': 'map of matchers',
+    'steps[].capture': 'map of sources',
+    'steps[].expect.json.<JSONPath>.matches': 'regular expression',
+    'steps[].expect.headers.<header>.matches': 'regular expression',
+    'steps[].expect.body.matches': 'regular expression',
+    'steps[].capture.<variable>.json': 'JSONPath',
+  },
+  fields: {
+    name: 'Unique across all probe files: lower-case letters, digits and `-`, starting with a letter or digit, at most 63 characters. The `probe` label of every metric and alert.',
+    description: 'What the probe checks, in words; shown by `probe list --json`.',
+    interval: 'How often the probe runs. Default: 1m (when `schedule` is not given). At least 1s, and longer than `timeout`.',
+    schedule: 'A cron expression in UTC (5 fields, or 6 with seconds first), instead of `interval`.',
+    timeout:
+      'The budget for the whole run, every step and cleanup included; must be shorter than the interval. Cleanup steps keep a reserve of it, so a hung step still leaves time to delete what the run created.',
+    labels:
+      'Extra labels on this probe’s alerts (Alertmanager, webhook). Names are letters, digits and `_`; `probe`, `location`, `step`, `reason`, `result`, `alertname`, `channel`, `event` and `le` are reserved.',
+    maxBodySize:
+      'The largest response body read per step, in bytes or with a unit (`512KiB`, `1MiB`, `10MB`); a larger body fails the step as "body too large".',
+    tls: 'TLS settings for every step.',
+    'tls.insecure':
+      'Accept any server certificate (self-signed, expired, wrong host). Only for targets you cannot give a valid certificate.',
+    vars: 'Named values for templates, e.g. `base: "{{ env.ITEMS_API_URL }}"`; each may use `env.*`, `run.*`, `probe.name` and the vars before it.',
+    defaults: 'Settings every step inherits.',
+    'defaults.headers': 'Request headers sent by every step (a step’s own header of the same name wins); templates allowed.',
+    steps: 'The requests, run in order. After a step fails, the remaining steps are skipped, except cleanup steps.',
+    'steps[].name': 'Unique within the probe: lower-case letters, digits, `-` and `_`. Names the step in reports, metrics and alerts.',
+    'steps[].cleanup':
+      'Run this step even after an earlier step failed (to delete what the probe created). Skipped, with the reason, when its templates cannot be filled in.',
+    'steps[].request': 'The HTTP request.',
+    'steps[].request.method': 'The HTTP method.',
+    'steps[].request.url': 'The URL, usually built from templates: `"{{ base }}/items/{{ itemId }}"`.',
+    'steps[].request.headers': 'Request headers of this step; templates allowed.',
+    'steps[].request.json':
+      'A JSON body (any YAML value; its strings may hold templates, and `"{{ id }}"` alone keeps the captured value’s type). Sets `content-type: application/json` unless a header says otherwise.',
+    'steps[].request.body': 'A raw text body; templates allowed. Give either `json` or `body`.',
+    'steps[].request.timeout': 'A timeout for this step alone, within the probe’s `timeout`.',
+    'steps[].request.followRedirects':
+      'Follow redirects: `true` (at most 5 hops, loops detected) or the maximum number of hops. By default a redirect is the response checked.',
+    'steps[].expect': 'What the response must look like; the first mismatch fails the step with a reason in plain words.',
+    'steps[].expect.status': 'The accepted status: a number or a list of numbers. Default: any 2xx.',
+    'steps[].expect.maxDuration': 'Fail the step when it takes longer than this.',
+    'steps[].expect.json':
+      'Checks on the JSON response body, keyed by JSONPath (`$.data.id`). A plain value must equal what the path selects, after templating (`"{{ itemId }}"` also equals the number 42 when that is what was captured).',
+    'steps[].expect.json.<JSONPath>': 'The expected value, or a matcher object.',
+    'steps[].expect.json.<JSONPath>.exists': MATCHER.exists,
+    'steps[].expect.json.<JSONPath>.matches': `${MATCHER.matches} A non-string value is matched as JSON text.`,
+    'steps[].expect.json.<JSONPath>.equals': 'The expected value, when it is itself a list or an object.',
+    'steps[].expect.headers':
+      'Checks on response headers, keyed by header name (any case). A plain string must equal the header value, after templating.',
+    'steps[].expect.headers.<header>': 'The expected value, or a matcher object.',
+    'steps[].expect.headers.<header>.exists': MATCHER.exists,
+    'steps[].expect.headers.<header>.matches': MATCHER.matches,
+    'steps[].expect.body': 'Checks on the response body as text.',
+    'steps[].expect.body.contains': 'Text the body must contain; templates allowed.',
+    'steps[].expect.body.matches': 'A JavaScript regular expression the body must match (compiled at load).',
+    'steps[].capture':
+      'Values taken from the response for later steps, as `{{ name }}`. A capture that finds nothing fails the step; what was found is kept, so a cleanup step can still use it.',
+    'steps[].capture.<variable>': 'A JSONPath into the response body (`$.id`), or an object naming another source.',
+    'steps[].capture.<variable>.json': 'A JSONPath into the response body.',
+    'steps[].capture.<variable>.header': 'A response header name.',
+    'steps[].capture.<variable>.status': '`true`: the response status code.',
+    alert: 'This probe’s alert policy; each field given overrides the alerting file’s `defaults`.',
+    ...prefixed('alert', POLICY),
+  },
+}
+
+export const ALERTING_DOCS: Docs = {
+  keys: {},
+  types: { channels: 'map of channels', 'channels.<name>': 'channel (by `type`, below)' },
+  fields: {
+    defaults: 'The alert policy of every probe that does not override it.',
+    ...prefixed('defaults', POLICY),
+    channels: 'Named channels, keyed by a name of lower-case letters, digits, `-` and `_`. Check one with `probe alert test <name>`.',
+    'channels.<name>': 'One channel; its `type` decides its other fields.',
+  },
+}
+
+const COMMON_CHANNEL: Record<string, string> = {
+  timeout:
+    'Time allowed for one delivery attempt. Failed deliveries are retried with backoff (5xx, 429 and network faults; other 4xx are not).',
+}
+
+export const CHANNEL_DOCS: Record<string, Docs> = {
+  email: {
+    keys: {},
+    types: { 'smtp.port': 'integer' },
+    fields: {
+      type: 'An email through an SMTP server. Subjects contain FIRING, RESOLVED or REMINDER and the probe name.',
+      ...COMMON_CHANNEL,
+      smtp: 'The SMTP server.',
+      'smtp.host': 'Host name; may come from `{{ env.NAME }}`.',
+      'smtp.port': 'Port. Default: 587, or 465 with `secure`.',
+      'smtp.secure': 'Implicit TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it.',
+      'smtp.requireTLS': 'Refuse to send unless STARTTLS succeeds.',
+      'smtp.insecure': 'Accept an untrusted server certificate.',
+      'smtp.user': 'Login user.',
+      'smtp.pass': 'Login password; use `{{ env.NAME }}`.',
+      from: 'The sender address.',
+      to: 'The recipients.',
+      subjectPrefix: 'Put before every subject.',
+    },
+  },
+  webhook: {
+    keys: {},
+    types: {},
+    fields: {
+      type: 'A JSON POST to any URL: `{ event, probe, consecutiveFailures, since, summary, error, labels, … }`.',
+      ...COMMON_CHANNEL,
+      url: 'The http(s) URL; may come from `{{ env.NAME }}` (a secret).',
+      headers: 'Extra request headers, e.g. an authorization token.',
+    },
+  },
+  pagerduty: {
+    keys: {},
+    types: {},
+    fields: {
+      type: 'PagerDuty Events API v2: `trigger`, then `resolve` with the same `dedup_key` (stable across restarts).',
+      ...COMMON_CHANNEL,
+      routingKey: 'The integration’s routing key; use `{{ env.NAME }}`.',
+      url: 'Override of the Events API endpoint. Default: https://events.pagerduty.com/v2/enqueue.',
+      severity: 'The event severity.',
+    },
+  },
+  alertmanager: {
+    keys: {},
+    types: {},
+    fields: {
+      type: 'Prometheus Alertmanager API v2 (`POST /api/v2/alerts`), alert `ProbeFailing` with labels `probe`, `location` and the probe’s labels.',
+      ...COMMON_CHANNEL,
+      url: 'One Alertmanager, or every member of an HA cluster: each is sent every alert (never load-balanced).',
+      resendInterval: 'How often firing alerts are re-sent, with `endsAt` a few intervals ahead (as Prometheus does).',
+      labels: 'Extra labels on every alert, e.g. `severity: page`.',
+    },
+  },
+}
