@@ -1,0 +1,225 @@
+/**
+ * The daemon's parts wired together — config → schedule → run → judge →
+ * alert → expose — with start, reload and stop. No signals and no process
+ * exit here, so tests drive it in-process.
+ */
+import { type Alerter, createAlerter } from '../alerting/alerter.ts'
+import type { RetryPolicy } from '../alerting/delivery.ts'
+import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import type { CommonOptions } from '../cli/options.ts'
+import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../config/load.ts'
+import type { Probe } from '../config/probe-schema.ts'
+import type { SecretMask } from '../config/secrets.ts'
+import type { Logger } from '../log.ts'
+import { createMetrics, type Metrics } from '../metrics/registry.ts'
+import type { RunResult } from '../probe/result.ts'
+import { runProbe } from '../probe/run.ts'
+import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts'
+import { type RunningServer, startServer } from '../server/http.ts'
+import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
+import { inShard } from './shard.ts'
+import { probeStatus } from './status.ts'
+
+export interface RuntimeDeps {
+  readonly options: CommonOptions
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly logger: Logger
+  /** Grows with every configuration loaded, so a secret of an old configuration stays masked. */
+  readonly secrets: SecretMask
+  readonly cwd?: string
+  /** Tests shorten delivery backoff. */
+  readonly retry?: Partial<RetryPolicy>
+  /** How long in-flight runs may finish at shutdown before they are aborted. @defaultValue 10s */
+  readonly runGraceMs?: number
+  /** How long undelivered notifications are tried at shutdown before they are saved for the next start. @defaultValue 10s */
+  readonly flushMs?: number
+}
+
+export type StartResult = { readonly ok: true; readonly url: string } | { readonly ok: false; readonly errors: string[] }
+
+export interface Runtime {
+  start(): Promise<StartResult>
+  /** Loads the files again; swaps them in only when entirely valid. */
+  reload(): Promise<boolean>
+  stop(): Promise<void>
+  readonly metrics: Metrics
+}
+
+interface Active {
+  readonly config: LoadedConfig
+  /** This replica's probes (its shard of the configuration). */
+  readonly probes: ReadonlyMap<string, Probe>
+  readonly channels: ChannelSet
+}
+
+export function createRuntime(deps: RuntimeDeps): Runtime {
+  const { options, logger, secrets } = deps
+  const metrics = createMetrics({ location: options.location })
+  const lastResults = new Map<string, RunResult>()
+  let active: Active | null = null
+  let alerter: Alerter | null = null
+  let scheduler: Scheduler | null = null
+  let server: RunningServer | null = null
+  let ready = false
+
+  async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
+    return loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd })
+  }
+
+  function activate(config: LoadedConfig): Active {
+    secrets.absorb(config.secrets)
+    const probes = new Map(config.probes.filter((p) => inShard(p.name, options.shard)).map((p) => [p.name, p]))
+    return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }) }
+  }
+
+  function alertProbes(next: Active) {
+    return [...next.probes.values()].map((p) => ({ name: p.name, labels: p.labels, policy: policyOf(next, p.name) }))
+  }
+
+  async function runSlot(probe: Probe, _slot: Date, signal: AbortSignal): Promise<void> {
+    try {
+      const result = await runProbe(probe, { secrets, signal, logger })
+      // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
+      if (!active?.probes.has(probe.name)) return
+      lastResults.set(probe.name, result)
+      metrics.recordRun(result)
+      logRun(result)
+      if (result.outcome === 'aborted' || !alerter) return
+      const { state } = await alerter.record(result)
+      metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
+    } catch (error) {
+      logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
+    }
+  }
+
+  function logRun(result: RunResult): void {
+    const fields = { probe: result.probe, runId: result.runId, outcome: result.outcome, durationMs: Math.round(result.durationMs) }
+    if (result.failure)
+      logger.warn(
+        { ...fields, step: result.failure.step, reason: result.failure.reason, error: result.failure.message },
+        'probe run failed',
+      )
+    else logger.debug(fields, 'probe run finished')
+  }
+
+  function syncMetrics(next: Active, previous: Active | null): void {
+    for (const name of previous?.probes.keys() ?? []) {
+      if (!next.probes.has(name)) {
+        metrics.removeProbe(name)
+        lastResults.delete(name)
+      }
+    }
+    for (const probe of next.probes.values()) {
+      metrics.initProbe(probe)
+      const state = alerter?.status(probe.name)
+      if (state) metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
+    }
+  }
+
+  function statuses() {
+    if (!active) return []
+    const current = active
+    return [...current.probes.values()].map((p) =>
+      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name)),
+    )
+  }
+
+  return {
+    metrics,
+
+    async start() {
+      const loaded = await load()
+      if (!loaded.ok) return { ok: false, errors: loaded.diagnostics.map(formatDiagnostic) }
+      const next = activate(loaded.config)
+      try {
+        server = await startServer({
+          ...options.listen,
+          registry: metrics.registry,
+          isReady: () => ready,
+          probes: statuses,
+          logger,
+          location: options.location,
+        })
+      } catch (error) {
+        await closeChannels(next.channels)
+        return { ok: false, errors: [(error as Error).message] }
+      }
+      alerter = createAlerter({
+        stateDir: options.stateDir,
+        channels: next.channels.channels,
+        channelTimeouts: next.channels.timeouts,
+        location: options.location,
+        logger: logger.child({ component: 'alerting' }),
+        onNotification: (channel, event, result) => metrics.recordNotification(channel, event, result),
+        retry: deps.retry,
+      })
+      const { warnings } = await alerter.load()
+      for (const warning of warnings)
+        logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
+      await alerter.configure(alertProbes(next))
+      active = next
+      syncMetrics(next, null)
+      metrics.setConfig(next.config.sha256, true)
+      scheduler = createScheduler({
+        run: runSlot,
+        logger,
+        onSkipped: (name) => metrics.recordSkipped(name),
+        onMissed: (name) => metrics.recordMissed(name),
+      })
+      scheduler.schedule([...next.probes.values()])
+      ready = true
+      logger.info(
+        {
+          probes: next.probes.size,
+          channels: next.channels.channels.size,
+          sha256: next.config.sha256,
+          url: server.url,
+          location: options.location,
+          shard: options.shard,
+        },
+        'smokeprobe started',
+      )
+      return { ok: true, url: server.url }
+    },
+
+    async reload() {
+      const previous = active
+      if (!previous || !alerter || !scheduler) return false
+      const loaded = await load()
+      if (!loaded.ok) {
+        for (const d of loaded.diagnostics)
+          logger.error({ file: d.file, field: d.path, reason: d.message }, 'configuration rejected; keeping the last good one')
+        metrics.setConfig(previous.config.sha256, false)
+        return false
+      }
+      const next = activate(loaded.config)
+      alerter.setChannels(next.channels.channels, next.channels.timeouts)
+      await alerter.configure(alertProbes(next))
+      active = next
+      syncMetrics(next, previous)
+      scheduler.schedule([...next.probes.values()])
+      metrics.setConfig(next.config.sha256, true)
+      await closeChannels(previous.channels)
+      logger.info({ probes: next.probes.size, sha256: next.config.sha256 }, 'configuration reloaded')
+      return true
+    },
+
+    async stop() {
+      ready = false
+      await scheduler?.stop(deps.runGraceMs ?? 10_000)
+      if (alerter) {
+        await alerter.flush(deps.flushMs ?? 10_000)
+        await alerter.close()
+      }
+      if (active) await closeChannels(active.channels)
+      await server?.close()
+      logger.info('smokeprobe stopped')
+    },
+  }
+}
+
+function policyOf(active: Active, name: string) {
+  const policy = active.config.policies.get(name)
+  if (!policy) throw new Error(`bug: no alert policy for probe ${name}`)
+  return policy
+}

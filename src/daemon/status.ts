@@ -1,0 +1,22 @@
+import type { AlertState } from '../alerting/state.ts'
+import { consecutiveFailures } from '../alerting/state.ts'
+import type { AlertPolicy } from '../config/alert-policy.ts'
+import type { Probe } from '../config/probe-schema.ts'
+import type { RunResult } from '../probe/result.ts'
+import { describeSchedule } from '../scheduler/plan.ts'
+import { lastRunStatus, type ProbeStatus } from '../server/status.ts'
+
+/** What `/api/probes` and the status page show for one probe. */
+export function probeStatus(probe: Probe, policy: AlertPolicy, last: RunResult | undefined, alert: AlertState | undefined): ProbeStatus {
+  const state = alert ?? { kind: 'ok' as const }
+  return {
+    name: probe.name,
+    ...(probe.description === undefined ? {} : { description: probe.description }),
+    schedule: describeSchedule(probe),
+    labels: probe.labels,
+    lastRun: last ? lastRunStatus(last) : null,
+    consecutiveFailures: consecutiveFailures(state),
+    alert: { state: state.kind, since: state.kind === 'ok' ? null : state.since },
+    channels: policy.channels,
+  }
+}
