@@ -1,0 +1,62 @@
+import type { LoadedConfig } from '../config/load.ts'
+import { formatDuration } from '../config/duration.ts'
+import { EXIT, type CliIo, loadForCommand, writeLine } from './io.ts'
+import type { CommonOptions } from './options.ts'
+
+/** One probe as `list --json` prints it. */
+export interface ListedProbe {
+  readonly name: string
+  readonly file: string
+  readonly description: string | null
+  /** `every 1m`, or `cron 0 * * * *` (UTC). */
+  readonly schedule: string
+  readonly intervalMs: number | null
+  readonly cron: string | null
+  readonly timeoutMs: number
+  readonly steps: readonly string[]
+  /** The channels its alerts go to, after alerting.yaml defaults. */
+  readonly channels: readonly string[]
+  readonly labels: Readonly<Record<string, string>>
+}
+
+export function listProbes(config: LoadedConfig): ListedProbe[] {
+  return config.probes.map((probe) => ({
+    name: probe.name,
+    file: probe.file,
+    description: probe.description ?? null,
+    schedule: probe.intervalMs === null ? `cron ${probe.schedule}` : `every ${formatDuration(probe.intervalMs)}`,
+    intervalMs: probe.intervalMs,
+    cron: probe.schedule ?? null,
+    timeoutMs: probe.timeout,
+    steps: probe.steps.map((step) => step.name),
+    channels: config.policies.get(probe.name)?.channels ?? [],
+    labels: probe.labels,
+  }))
+}
+
+/** `probe list`: the probes, their schedule, timeout, steps and channels, as a table or (`--json`) a versioned document. */
+export async function listCommand(options: CommonOptions, flags: { readonly json: boolean }, io: CliIo): Promise<number> {
+  const config = await loadForCommand(options, io)
+  if (!config) return EXIT.usage
+  const probes = listProbes(config)
+  if (flags.json) {
+    writeLine(io.stdout, JSON.stringify({ version: 1, sha256: config.sha256, probes }, null, 2))
+    return EXIT.ok
+  }
+  const rows = [
+    ['PROBE', 'SCHEDULE', 'TIMEOUT', 'STEPS', 'CHANNELS'],
+    ...probes.map((p) => [p.name, p.schedule, formatDuration(p.timeoutMs), String(p.steps.length), p.channels.join(', ') || '-']),
+  ]
+  for (const line of table(rows)) writeLine(io.stdout, line)
+  return EXIT.ok
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? []
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  )
+}

@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { parseShard } from '../daemon/shard.ts'
+
+/** The flags every command understands, after flags, environment and defaults are merged and checked. */
+export interface CommonOptions {
+  /** Probe files or folders, as given. */
+  probes: string[]
+  /** The alerting file, or null when none was given and `./alerting/alerting.yaml` does not exist. */
+  alerting: string | null
+  /** Where the daemon serves /metrics and the status page. */
+  listen: { host: string; port: number }
+  /** Where alert state survives restarts. */
+  stateDir: string
+  /** The vantage point this instance probes from: a label on every metric and alert. */
+  location: string | null
+  /** This replica's share of the probes, 0 ≤ index < count. */
+  shard: { index: number; count: number } | null
+  logLevel: string
+}
+
+/** Each flag's environment variable: for containers, where flags are awkward. */
+export const ENV_VARS = {
+  probes: 'SMOKEPROBE_PROBES',
+  alerting: 'SMOKEPROBE_ALERTING',
+  listen: 'SMOKEPROBE_LISTEN',
+  stateDir: 'SMOKEPROBE_STATE_DIR',
+  location: 'SMOKEPROBE_LOCATION',
+  shard: 'SMOKEPROBE_SHARD',
+  logLevel: 'SMOKEPROBE_LOG_LEVEL',
+} as const
+
+export const DEFAULTS = {
+  probes: './probes',
+  alerting: './alerting/alerting.yaml',
+  listen: '0.0.0.0:9464',
+  stateDir: './state',
+  logLevel: 'info',
+} as const
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+/** The flags as commander hands them over: absent when not given. */
+export interface RawFlags {
+  readonly probes?: readonly string[]
+  readonly alerting?: string
+  readonly listen?: string
+  readonly stateDir?: string
+  readonly location?: string
+  readonly shard?: string
+  readonly logLevel?: string
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Flag, else its environment variable (an empty one counts as unset), else the default; or every problem found. */
+export function resolveOptions(
+  flags: RawFlags,
+  env: Env,
+  cwd: string,
+): { ok: true; options: CommonOptions } | { ok: false; errors: string[] } {
+  const fromEnv = (key: keyof typeof ENV_VARS) => {
+    const value = env[ENV_VARS[key]]?.trim()
+    return value === '' ? undefined : value
+  }
+  const errors: string[] = []
+  const source = (key: keyof typeof ENV_VARS) => (flags[key] !== undefined ? `--${kebab(key)}` : ENV_VARS[key])
+
+  const probes = flags.probes ??
+    fromEnv('probes')
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '') ?? [DEFAULTS.probes]
+  const alerting = flags.alerting ?? fromEnv('alerting') ?? (existsSync(path.resolve(cwd, DEFAULTS.alerting)) ? DEFAULTS.alerting : null)
+
+  const listenText = flags.listen ?? fromEnv('listen') ?? DEFAULTS.listen
+  const listen = parseListen(listenText)
+  if (typeof listen === 'string') errors.push(`${source('listen')}: ${listen}`)
+
+  const shardText = flags.shard ?? fromEnv('shard')
+  const shard = shardText === undefined ? null : parseShard(shardText)
+  if (typeof shard === 'string') errors.push(`${source('shard')}: ${shard}`)
+
+  const logLevel = (flags.logLevel ?? fromEnv('logLevel') ?? DEFAULTS.logLevel).toLowerCase()
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    errors.push(`${source('logLevel')}: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  }
+
+  const location = flags.location?.trim() || fromEnv('location') || null
+  const stateDir = flags.stateDir ?? fromEnv('stateDir') ?? DEFAULTS.stateDir
+
+  if (errors.length > 0 || typeof listen === 'string' || typeof shard === 'string') return { ok: false, errors }
+  return { ok: true, options: { probes: [...probes], alerting, listen, stateDir, location, shard, logLevel } }
+}
+
+/** `host:port`, `:port` (all interfaces) or `[v6]:port`. */
+export function parseListen(text: string): { host: string; port: number } | string {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim())
+  const port = Number(match?.[3])
+  if (!match || port > 65_535) return `expected host:port (e.g. 0.0.0.0:9464 or :9464), got ${JSON.stringify(text)}`
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port }
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
