@@ -125,7 +125,8 @@ function fitsShape(issue: Issue): boolean {
     case 'invalid_value':
       return issue.path.length > 0 && issue.input !== undefined
     case 'invalid_union':
-      return issue.path.length > 0 || issue.discriminator !== undefined || issue.errors.some((branch) => branch.every(fitsShape))
+      if (issue.path.length > 0) return issue.input !== undefined
+      return issue.discriminator !== undefined || issue.errors.some((branch) => branch.every(fitsShape))
     default:
       return true
   }
