@@ -3,7 +3,7 @@ import type { Docs } from './schema-reference.ts'
 /**
  * The words of the file-format reference, one line per field of the zod
  * schemas. scripts/gen-schema.ts puts each into the JSON Schema (editor
- * hovers) and into docs/reference.md; a field missing here fails the build.
+ * hovers) and into the README's reference section; a field missing here fails the build.
  */
 
 export const PROBE_INTRO = `One probe per YAML file (\`.yaml\`/\`.yml\`) in \`probes/\` (or the files and folders given with \`--probes\`; a folder contributes its own files, not its subfolders'). An unknown field is an error, so a typo never silently disables a check. Start a file with \`# yaml-language-server: $schema=../schema/probe.schema.json\` for autocomplete in editors.
