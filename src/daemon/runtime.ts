@@ -76,7 +76,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     return [...next.probes.values()].map((p) => ({ name: p.name, labels: p.labels, policy: policyOf(next, p.name) }))
   }
 
-  async function runSlot(probe: Probe, _slot: Date, signal: AbortSignal): Promise<void> {
+  async function runSlot(probe: Probe, slot: Date, signal: AbortSignal): Promise<void> {
+    metrics.recordLateness(Date.now() - slot.getTime())
     try {
       const result = await runProbe(probe, { secrets, signal, logger })
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.

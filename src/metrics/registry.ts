@@ -23,6 +23,8 @@ export interface Metrics {
   setPending(channel: string, n: number): void
   recordSkipped(probe: string): void
   recordMissed(probe: string): void
+  /** How late a run started after its slot (timer or cron latency, a blocked event loop), in ms. */
+  recordLateness(ms: number): void
   /** Keeps exactly one `probe_config_info` series: the configuration running now. */
   setConfig(sha256: string, reloadOk: boolean): void
 }
@@ -33,6 +35,9 @@ export interface Metrics {
  * Few buckets on purpose: the histogram is most of a scrape at 1,000 probes.
  */
 export const STEP_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/** Run start lateness in seconds: a healthy daemon stays in the first buckets; 1 s is the capacity line (BENCHMARKS.md). */
+export const LATENESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 type Labels = Record<string, string>
 
@@ -63,6 +68,7 @@ export function createMetrics(options: { location: string | null }): Metrics {
   const m = defineMetrics(registry)
   const location: Labels = options.location === null ? {} : { location: options.location }
   const probes = new Map<string, ProbeSeries>()
+  const lateness = m.lateness.labels(location)
 
   function series(name: string): ProbeSeries {
     let s = probes.get(name)
@@ -190,6 +196,9 @@ export function createMetrics(options: { location: string | null }): Metrics {
     recordMissed(probe) {
       series(probe).missed.inc()
     },
+    recordLateness(ms) {
+      lateness.observe(Math.max(0, ms) / 1000)
+    },
     setConfig(sha256, reloadOk) {
       m.configInfo.reset()
       m.configInfo.set({ ...location, sha256 }, 1)
@@ -261,6 +270,14 @@ function defineMetrics(registry: Registry) {
       name: 'probe_runs_missed_total',
       help: 'Scheduled runs missed because the process was blocked past the tolerance.',
       labelNames: probe,
+      registers,
+    }),
+    // One daemon-wide series, not one per probe: 13 series per probe would double a scrape at 1,000 probes.
+    lateness: new Histogram({
+      name: 'probe_schedule_lateness_seconds',
+      help: 'How late runs started after their scheduled slot, in seconds (all probes).',
+      labelNames: ['location'] as const,
+      buckets: LATENESS_BUCKETS,
       registers,
     }),
     notifications: new Counter({

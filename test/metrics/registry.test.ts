@@ -64,6 +64,7 @@ describe('metrics', () => {
       probe_last_run_timestamp_seconds: 'gauge',
       probe_runs_skipped_total: 'counter',
       probe_runs_missed_total: 'counter',
+      probe_schedule_lateness_seconds: 'histogram',
       probe_notifications_total: 'counter',
       probe_notifications_pending: 'gauge',
       probe_config_info: 'gauge',
@@ -162,6 +163,19 @@ describe('metrics', () => {
     expect(value(samples, 'probe_notifications_total', { channel: 'oncall', event: 'firing', result: 'sent' })).toBe(1)
     expect(value(samples, 'probe_notifications_total', { channel: 'pager', event: 'resolved', result: 'failed' })).toBe(0)
     expect(value(samples, 'probe_notifications_pending', { channel: 'oncall' })).toBe(1)
+  })
+
+  test('run start lateness is one daemon-wide histogram in seconds, with location', async () => {
+    const metrics = createMetrics({ location: 'eu-1' })
+    metrics.recordLateness(3)
+    metrics.recordLateness(1500)
+    metrics.recordLateness(-2)
+    const { samples } = await scrape(metrics)
+    const bucket = (le: string) => value(samples, 'probe_schedule_lateness_seconds_bucket', { location: 'eu-1', le })
+    expect(bucket('0.005')).toBe(2)
+    expect(bucket('1')).toBe(2)
+    expect(bucket('2.5')).toBe(3)
+    expect(value(samples, 'probe_schedule_lateness_seconds_count', { location: 'eu-1' })).toBe(3)
   })
 
   test('setConfig keeps exactly one probe_config_info series', async () => {
