@@ -1,0 +1,354 @@
+/**
+ * The one delivery wrapper around every channel (Alertmanager's
+ * `notify/retry_stage.go`): a persisted outbox, a per-attempt timeout,
+ * exponential backoff with full jitter, `Retry-After`, retries only for
+ * retryable failures, and a bound after which an entry is given up.
+ *
+ * Ordering: the outbox is FIFO per lane, a lane being one incident on one
+ * channel, so a resolve never overtakes its firing. Lanes are independent: a
+ * channel that is down, or an incident whose attempt hangs, delays nothing
+ * else, and `enqueue` never waits for the network.
+ *
+ * Supersession: when the resolve arrives while that channel's firing is still
+ * undelivered, both are delivered, in order. PagerDuty drops a resolve for an
+ * alert it never saw and Alertmanager merges by time, so both need the trigger
+ * first; for email and webhooks the pair is an honest record of a short outage.
+ * Only a queued reminder is superseded: a newer event of its incident replaces it.
+ */
+import type { Logger } from '../log.ts'
+import type { Channel, SendResult } from './channel.ts'
+import type { Notification, NotificationEvent } from './notification.ts'
+
+export interface OutboxEntry {
+  readonly channel: string
+  readonly notification: Notification
+  readonly attempts: number
+  readonly enqueuedAt: string
+  readonly firstAttemptAt: string | null
+  readonly nextAttemptAt: string
+  readonly lastError: string | null
+}
+
+export interface RetryPolicy {
+  /** First retry within [0, base); doubles per attempt. @defaultValue 1 s */
+  readonly baseDelayMs: number
+  /** @defaultValue 5 min */
+  readonly maxDelayMs: number
+  /** An entry not delivered this long after it was enqueued is given up and counted as failed. @defaultValue 24 h */
+  readonly maxAgeMs: number
+  /** Concurrent attempts per channel (one per incident at most). @defaultValue 8 */
+  readonly maxInFlightPerChannel: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000, maxAgeMs: 86_400_000, maxInFlightPerChannel: 8 }
+
+/** Used when a channel has no configured timeout (the channel schema's default). */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
+
+export type DeliveryResult = 'sent' | 'failed'
+
+export interface DeliveryDeps {
+  readonly channels: ReadonlyMap<string, Channel>
+  readonly timeouts: ReadonlyMap<string, number>
+  readonly logger: Logger
+  /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
+  readonly persist: () => void
+  /** The final outcome of each notification on each channel (`probe_notifications_total`). */
+  readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
+  readonly now?: () => number
+  readonly random?: () => number
+  readonly retry?: Partial<RetryPolicy>
+}
+
+export interface Delivery {
+  /**
+   * Queues a notification for a channel, unless the channel takes no such
+   * event or the same notification is already queued. It is held until
+   * `kick()`, so the caller can persist it before any attempt.
+   */
+  enqueue(channel: string, notification: Notification): boolean
+  /** Releases what was enqueued and attempts whatever is due. */
+  kick(): void
+  /** Puts entries read from the state file back, in their order. */
+  restore(entries: readonly OutboxEntry[]): void
+  entries(): OutboxEntry[]
+  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>): void
+  /** For shutdown: attempts what falls due within `budgetMs`, then aborts what is still in flight. */
+  flush(budgetMs: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** Full jitter (AWS "Exponential Backoff And Jitter"): uniform in [0, min(max, base·2^(n-1))). */
+export function backoffDelay(attempts: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1))
+  return Math.floor(random() * ceiling)
+}
+
+/** setTimeout's limit; a longer wait is re-armed when the timer fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+interface InFlight {
+  readonly key: string
+  readonly channel: string
+  readonly controller: AbortController
+  readonly done: Promise<void>
+}
+
+export function createDelivery(deps: DeliveryDeps): Delivery {
+  const now = deps.now ?? Date.now
+  const random = deps.random ?? Math.random
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry }
+  const { logger, persist } = deps
+  let channels = deps.channels
+  let timeouts = deps.timeouts
+  /** Insertion order is delivery order within a lane. */
+  const outbox = new Map<string, OutboxEntry>()
+  const staged = new Set<string>()
+  const inFlight = new Map<string, InFlight>()
+  /** A channel's `Retry-After`: the endpoint asked for a pause, for every lane. */
+  const holds = new Map<string, number>()
+  /** The last delivery error logged per channel: a repeating error is logged when it changes. */
+  const lastError = new Map<string, string>()
+  let settleWaiters: (() => void)[] = []
+  let timer: NodeJS.Timeout | null = null
+  let nextWake = Number.POSITIVE_INFINITY
+  let closed = false
+
+  const keyOf = (channel: string, id: string) => `${channel}\u0000${id}`
+  const laneOf = (entry: OutboxEntry) => `${entry.channel}\u0000${entry.notification.incidentId}`
+  const iso = (ms: number) => new Date(ms).toISOString()
+
+  function pump(): void {
+    if (closed) return
+    const at = now()
+    const seen = new Set<string>()
+    nextWake = Number.POSITIVE_INFINITY
+    for (const [key, entry] of outbox) {
+      const lane = laneOf(entry)
+      // Only the head of a lane may go: FIFO per incident and channel.
+      if (seen.has(lane)) continue
+      seen.add(lane)
+      if (staged.has(key) || inFlight.has(lane)) continue
+      const channel = channels.get(entry.channel)
+      if (!channel?.events.has(entry.notification.event)) {
+        // Configuration changed under a queued entry (reload, or restart with a new file).
+        drop(
+          key,
+          entry,
+          channel ? `channel no longer takes ${entry.notification.event} events` : 'channel no longer configured',
+          entry.attempts,
+        )
+        seen.delete(lane)
+        continue
+      }
+      const due = Math.max(Date.parse(entry.nextAttemptAt), holds.get(entry.channel) ?? 0)
+      if (due > at) {
+        nextWake = Math.min(nextWake, due)
+        continue
+      }
+      if (inFlightOn(entry.channel) >= retry.maxInFlightPerChannel) continue
+      attempt(key, entry, channel, lane)
+    }
+    arm()
+  }
+
+  function arm(): void {
+    if (timer) clearTimeout(timer)
+    timer = null
+    if (closed || nextWake === Number.POSITIVE_INFINITY) return
+    timer = setTimeout(pump, Math.min(MAX_TIMER_MS, Math.max(0, nextWake - now())))
+    timer.unref()
+  }
+
+  function inFlightOn(channel: string): number {
+    let count = 0
+    for (const flight of inFlight.values()) if (flight.channel === channel) count++
+    return count
+  }
+
+  function attempt(key: string, entry: OutboxEntry, channel: Channel, lane: string): void {
+    const controller = new AbortController()
+    const timeoutMs = timeouts.get(entry.channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS
+    const firstAttemptAt = entry.firstAttemptAt ?? iso(now())
+    const done = sendOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
+      inFlight.delete(lane)
+      settle(key, result, firstAttemptAt)
+      const waiters = settleWaiters
+      settleWaiters = []
+      for (const wake of waiters) wake()
+      pump()
+    })
+    inFlight.set(lane, { key, channel: entry.channel, controller, done })
+  }
+
+  function settle(key: string, result: SendResult, firstAttemptAt: string): void {
+    const entry = outbox.get(key)
+    if (!entry) return
+    const { channel, notification } = entry
+    if (result.ok) {
+      outbox.delete(key)
+      if (lastError.delete(channel)) logger.info({ channel }, 'notification delivery recovered')
+      logger.debug({ channel, probe: notification.probe, event: notification.event, id: notification.id }, 'notification sent')
+      deps.onResult?.(channel, notification.event, 'sent')
+      persist()
+      return
+    }
+    const attempts = entry.attempts + 1
+    if (!result.retryable) {
+      drop(key, entry, result.reason, attempts)
+      return
+    }
+    const at = now()
+    const retryAfter = result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? result.retryAfterMs : 0
+    if (retryAfter > 0) holds.set(channel, at + retryAfter)
+    // At least 1 ms: a retry always goes through a timer, so a channel that
+    // fails at once cannot spin the event loop on a zero jitter draw.
+    const delay = Math.max(1, backoffDelay(attempts, retry, random), retryAfter)
+    if (at + delay > Date.parse(entry.enqueuedAt) + retry.maxAgeMs) {
+      drop(key, entry, `gave up after ${attempts} attempts: ${result.reason}`, attempts)
+      return
+    }
+    outbox.set(key, { ...entry, attempts, firstAttemptAt, nextAttemptAt: iso(at + delay), lastError: result.reason })
+    if (lastError.get(channel) !== result.reason) {
+      lastError.set(channel, result.reason)
+      logger.warn(
+        { channel, probe: notification.probe, event: notification.event, attempts, retryInMs: delay, reason: result.reason },
+        'notification delivery failed; will retry',
+      )
+    }
+    persist()
+  }
+
+  function drop(key: string, entry: OutboxEntry, reason: string, attempts: number): void {
+    outbox.delete(key)
+    staged.delete(key)
+    const { notification } = entry
+    logger.error(
+      { channel: entry.channel, probe: notification.probe, event: notification.event, id: notification.id, attempts, reason },
+      'notification dropped',
+    )
+    deps.onResult?.(entry.channel, notification.event, 'failed')
+    persist()
+  }
+
+  function enqueue(channelName: string, notification: Notification): boolean {
+    const channel = channels.get(channelName)
+    const key = keyOf(channelName, notification.id)
+    if (!channel?.events.has(notification.event) || outbox.has(key)) return false
+    const at = iso(now())
+    const entry: OutboxEntry = {
+      channel: channelName,
+      notification,
+      attempts: 0,
+      enqueuedAt: at,
+      firstAttemptAt: null,
+      nextAttemptAt: at,
+      lastError: null,
+    }
+    supersedeReminders(laneOf(entry))
+    outbox.set(key, entry)
+    staged.add(key)
+    return true
+  }
+
+  /** A reminder not yet attempted says less than the newer event behind it. */
+  function supersedeReminders(lane: string): void {
+    const flying = inFlight.get(lane)?.key
+    for (const [key, entry] of outbox) {
+      if (entry.notification.event === 'reminder' && laneOf(entry) === lane && key !== flying) {
+        outbox.delete(key)
+        staged.delete(key)
+      }
+    }
+  }
+
+  async function stopInFlight(reason: string): Promise<void> {
+    const flights = [...inFlight.values()]
+    for (const flight of flights) flight.controller.abort(new Error(reason))
+    await Promise.all(flights.map((flight) => flight.done))
+  }
+
+  async function flush(budgetMs: number): Promise<void> {
+    const deadline = now() + budgetMs
+    staged.clear()
+    pump()
+    // Bounded by the deadline: each round waits for an attempt to settle or the next entry to fall due.
+    while (!closed && (inFlight.size > 0 || nextWake <= deadline)) {
+      const remaining = deadline - now()
+      if (remaining <= 0) break
+      await waitForChange(Math.min(remaining, Math.max(1, nextWake - now())))
+      pump()
+    }
+    await stopInFlight('aborted: shutting down')
+    persist()
+  }
+
+  function waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wait = setTimeout(done, ms)
+      function done() {
+        clearTimeout(wait)
+        resolve()
+      }
+      settleWaiters.push(done)
+    })
+  }
+
+  return {
+    enqueue,
+    kick() {
+      staged.clear()
+      pump()
+    },
+    restore(entries) {
+      for (const entry of entries) {
+        const key = keyOf(entry.channel, entry.notification.id)
+        if (!outbox.has(key)) outbox.set(key, entry)
+      }
+    },
+    entries: () => [...outbox.values()],
+    setChannels(nextChannels, nextTimeouts) {
+      channels = nextChannels
+      timeouts = nextTimeouts
+      pump()
+    },
+    flush,
+    async close() {
+      closed = true
+      if (timer) clearTimeout(timer)
+      timer = null
+      await stopInFlight('aborted: shutting down')
+      persist()
+    },
+  }
+}
+
+/**
+ * One attempt under its own deadline. The race makes the deadline hold even
+ * for a channel that ignores its signal; a throw is a channel bug, retried
+ * like a network fault rather than losing the notification.
+ */
+async function sendOnce(channel: Channel, notification: Notification, controller: AbortController, timeoutMs: number): Promise<SendResult> {
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+  const aborted = new Promise<SendResult>((resolve) => {
+    controller.signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, reason: abortReason(controller.signal) }), {
+      once: true,
+    })
+  })
+  try {
+    const sent = channel.send(notification, controller.signal).catch(
+      (err: unknown): SendResult => ({
+        ok: false,
+        retryable: true,
+        reason: `channel error: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    )
+    return await Promise.race([sent, aborted])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'aborted'
+}
