@@ -1,0 +1,276 @@
+/**
+ * Loopback stand-ins for what the daemon talks to: the probed target, a
+ * webhook receiver, the PagerDuty Events API and an SMTP server. Each records
+ * what it received and can be switched between answering, failing, hanging
+ * and refusing connections, so tests decide when a channel is down.
+ */
+import { once } from 'node:events'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { SMTPServer } from 'smtp-server'
+
+/** A node:http server on 127.0.0.1 that can go down (connections refused) and come back on the same port. */
+class Loopback {
+  readonly #handler: (req: IncomingMessage, res: ServerResponse, body: string) => void
+  readonly #sockets = new Set<Socket>()
+  #server: Server | null = null
+  port = 0
+
+  constructor(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
+    this.#handler = handler
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  async up(): Promise<void> {
+    if (this.#server) return
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => this.#handler(req, res, Buffer.concat(chunks).toString('utf8')))
+    })
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+    server.listen(this.port, '127.0.0.1')
+    await once(server, 'listening')
+    this.port = (server.address() as AddressInfo).port
+    this.#server = server
+  }
+
+  /** Stops listening and cuts every connection, hanging requests included: the port refuses from now on. */
+  async down(): Promise<void> {
+    const server = this.#server
+    if (!server) return
+    this.#server = null
+    for (const socket of this.#sockets) socket.destroy()
+    server.close()
+    await once(server, 'close')
+  }
+}
+
+export interface Received {
+  readonly path: string
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+  /** When it arrived (ms since the epoch). */
+  readonly at: number
+  /** The status answered, `hang` (never answered) or `reset` (socket destroyed). */
+  answer: number | 'hang' | 'reset'
+}
+
+/** ok: 200 `{status: up, who: monitor}`; fail: 503; wrong: 200 but a body that fails a JSON expectation (echoing the caller's authorization); hang: never answers. */
+export type TargetMode = 'ok' | 'fail' | 'wrong' | 'hang'
+
+export interface Target {
+  readonly url: string
+  mode: TargetMode
+  readonly requests: Received[]
+  close(): Promise<void>
+}
+
+/** The probed service: `GET /health` answers according to `mode`. */
+export async function startTarget(mode: TargetMode = 'ok'): Promise<Target> {
+  const requests: Received[] = []
+  const target = { mode, requests }
+  const loopback = new Loopback((req, res, body) => {
+    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 'hang' }
+    requests.push(record)
+    if (target.mode === 'hang') return
+    const [status, payload] =
+      target.mode === 'ok'
+        ? [200, { status: 'up', who: 'monitor' }]
+        : target.mode === 'wrong'
+          ? [200, { status: 'down', who: req.headers.authorization ?? null }]
+          : [503, { status: 'down' }]
+    record.answer = status
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(payload))
+  })
+  await loopback.up()
+  return Object.assign(target, { url: loopback.url, close: () => loopback.down() })
+}
+
+/** ok: 200; error: 503; hang: never answers; reset: destroys the connection. Refusing is `down()`. */
+export type HttpSinkMode = 'ok' | 'error' | 'hang' | 'reset'
+
+export interface WebhookSink {
+  readonly url: string
+  mode: HttpSinkMode
+  readonly requests: Received[]
+  /** Requests answered 2xx, bodies parsed. */
+  delivered(): WebhookPayload[]
+  /** Requests received but not (yet) answered. */
+  hanging(): Received[]
+  /** Refuse connections from now on (hanging requests are cut). */
+  down(): Promise<void>
+  /** Listen again, on the same port. */
+  up(): Promise<void>
+  close(): Promise<void>
+}
+
+/** The fields of SPEC "Webhook payload" the tests read. */
+export interface WebhookPayload {
+  readonly id: string
+  readonly event: 'firing' | 'resolved' | 'reminder' | 'test'
+  readonly probe: string
+  readonly incidentId: string
+  readonly consecutiveFailures: number
+  readonly since: string
+  readonly summary: string
+  readonly error: { step: string; message: string } | null
+  readonly labels: Record<string, string>
+}
+
+export async function startWebhookSink(mode: HttpSinkMode = 'ok'): Promise<WebhookSink> {
+  const requests: Received[] = []
+  const sink = { mode, requests }
+  const loopback = new Loopback((req, res, body) => {
+    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 'hang' }
+    requests.push(record)
+    if (sink.mode === 'hang') return
+    if (sink.mode === 'reset') {
+      record.answer = 'reset'
+      req.socket.destroy()
+      return
+    }
+    record.answer = sink.mode === 'ok' ? 200 : 503
+    res.writeHead(record.answer, { 'content-type': 'text/plain' })
+    res.end(sink.mode === 'ok' ? 'ok\n' : 'unavailable\n')
+  })
+  await loopback.up()
+  return Object.assign(sink, {
+    url: loopback.url,
+    delivered: () => requests.filter((r) => isSuccess(r.answer)).map((r) => JSON.parse(r.body) as WebhookPayload),
+    hanging: () => requests.filter((r) => r.answer === 'hang'),
+    down: () => loopback.down(),
+    up: () => loopback.up(),
+    close: () => loopback.down(),
+  })
+}
+
+export interface PagerDutyEvent {
+  readonly routing_key: string
+  readonly event_action: 'trigger' | 'resolve'
+  readonly dedup_key: string
+  readonly payload?: { summary: string; custom_details: Record<string, unknown> }
+}
+
+export interface PagerDutySink {
+  readonly url: string
+  readonly requests: Received[]
+  /** Statuses to answer before the normal 202s, in order (e.g. `[429]`). */
+  readonly script: number[]
+  /** `Retry-After` sent with a scripted 429, in seconds. */
+  retryAfterSeconds: number | null
+  /** Events answered 202. */
+  accepted(): PagerDutyEvent[]
+  close(): Promise<void>
+}
+
+/** The Events API v2 at `/v2/enqueue`: 202 `{status: success}`, unless the script says otherwise. */
+export async function startPagerDutySink(script: number[] = []): Promise<PagerDutySink> {
+  const requests: Received[] = []
+  const sink = { requests, script: [...script], retryAfterSeconds: null as number | null }
+  const loopback = new Loopback((req, res, body) => {
+    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 202 }
+    requests.push(record)
+    const scripted = sink.script.shift()
+    if (scripted !== undefined) {
+      record.answer = scripted
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (scripted === 429 && sink.retryAfterSeconds !== null) headers['retry-after'] = String(sink.retryAfterSeconds)
+      res.writeHead(scripted, headers)
+      res.end(JSON.stringify({ status: 'throttled', message: 'Requests for this service are arriving too quickly' }))
+      return
+    }
+    const event = JSON.parse(body) as PagerDutyEvent
+    res.writeHead(202, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: event.dedup_key }))
+  })
+  await loopback.up()
+  return Object.assign(sink, {
+    url: `${loopback.url}/v2/enqueue`,
+    accepted: () => requests.filter((r) => r.answer === 202).map((r) => JSON.parse(r.body) as PagerDutyEvent),
+    close: () => loopback.down(),
+  })
+}
+
+export interface Mail {
+  readonly to: string[]
+  readonly raw: string
+  /** The `X-Smokeprobe-Event` header. */
+  readonly event: string
+  readonly subject: string
+}
+
+/** ok: take every mail; tempfail: 451 at MAIL FROM (a server that is "down for a while" but talking). */
+export type SmtpMode = 'ok' | 'tempfail'
+
+export interface SmtpSink {
+  readonly port: number
+  mode: SmtpMode
+  readonly inbox: Mail[]
+  /** MAIL FROM commands refused while in tempfail mode. */
+  refused: number
+  close(): Promise<void>
+}
+
+export const SMTP_USER = 'smokeprobe'
+
+/** A real SMTP server on 127.0.0.1: plain SMTP; auth optional, but when given it must be `SMTP_USER` and `password`. */
+export async function startSmtpSink(options: { password?: string } = {}): Promise<SmtpSink> {
+  const sink = { mode: 'ok' as SmtpMode, inbox: [] as Mail[], refused: 0 }
+  const server = new SMTPServer({
+    logger: false,
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: true,
+    onAuth(auth, _session, callback) {
+      if (auth.username === SMTP_USER && auth.password === options.password) callback(null, { user: auth.username })
+      else callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }))
+    },
+    onMailFrom(_address, _session, callback) {
+      if (sink.mode === 'ok') return callback()
+      sink.refused++
+      callback(Object.assign(new Error('Try again later'), { responseCode: 451 }))
+    },
+    onData(stream, session, callback) {
+      let raw = ''
+      stream.setEncoding('utf8')
+      stream.on('data', (chunk: string) => {
+        raw += chunk
+      })
+      stream.on('end', () => {
+        sink.inbox.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          event: header(raw, 'x-smokeprobe-event'),
+          subject: header(raw, 'subject'),
+        })
+        callback()
+      })
+    },
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server.server, 'listening')
+  return Object.assign(sink, {
+    port: (server.server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  })
+}
+
+/** A header of a raw mail, folded lines joined. */
+function header(raw: string, name: string): string {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? ''
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ')
+  const line = unfolded.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name}:`))
+  return line ? line.slice(name.length + 1).trim() : ''
+}
+
+function isSuccess(answer: Received['answer']): boolean {
+  return typeof answer === 'number' && answer >= 200 && answer < 300
+}
