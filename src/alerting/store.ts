@@ -1,0 +1,232 @@
+/**
+ * The alert state in `--state-dir`: one versioned JSON file with each probe's
+ * state and the outbox of undelivered notifications, so a restart neither
+ * pages twice nor loses a resolve. Writes are atomic, serialized and coalesced;
+ * a load never throws (a broken file is reported and set aside).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as z from 'zod'
+import type { AlertPolicy } from '../config/alert-policy.ts'
+import type { OutboxEntry } from './delivery.ts'
+import type { AlertState } from './state.ts'
+
+export const STATE_FILE = 'alert-state.json'
+export const STATE_VERSION = 1
+
+export interface ProbeRecord {
+  /** The policy the state was decided under: a removed probe is resolved by it. */
+  readonly policy: AlertPolicy
+  /** Gatus's `alert.Checksum()`: tells a policy change from a restart. */
+  readonly policyHash: string
+  readonly labels: Readonly<Record<string, string>>
+  /** Channels the open incident was paged to: they, and only they, get its reminders and resolve. */
+  readonly paged: readonly string[]
+  readonly state: AlertState
+}
+
+export interface StoredAlerts {
+  readonly probes: Readonly<Record<string, ProbeRecord>>
+  readonly outbox: readonly OutboxEntry[]
+}
+
+export interface Store {
+  readonly path: string
+  /** Missing file: empty, no warning. Unreadable, corrupt, or another version: empty and a warning to log. */
+  load(): Promise<{ data: StoredAlerts; warning: string | null }>
+  /**
+   * Writes `data` (which the caller must not mutate afterwards). Resolves when
+   * a write containing it — or newer data — is on disk, or with the error.
+   */
+  save(data: StoredAlerts): Promise<{ error: string | null }>
+}
+
+export const EMPTY_ALERTS: StoredAlerts = { probes: {}, outbox: [] }
+
+/** sha256 of the policy with sorted keys, first 16 hex digits. */
+export function policyHash(policy: AlertPolicy): string {
+  const canonical = JSON.stringify(policy, Object.keys(policy).sort())
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
+}
+
+export function createStore(dir: string): Store {
+  const path = join(dir, STATE_FILE)
+  let queued: { data: StoredAlerts; waiters: ((result: { error: string | null }) => void)[] } | null = null
+  let writing = false
+
+  // One writer at a time; saves that arrive meanwhile collapse into one
+  // write of the newest data, so a burst of results costs two writes.
+  async function drain(): Promise<void> {
+    writing = true
+    while (queued) {
+      const { data, waiters } = queued
+      queued = null
+      const error = await writeAtomic(dir, path, serialize(data)).then(
+        () => null,
+        (err: unknown) => errorText(err),
+      )
+      for (const done of waiters) done({ error })
+    }
+    writing = false
+  }
+
+  return {
+    path,
+    load: () => load(dir, path),
+    save(data) {
+      return new Promise((resolve) => {
+        if (queued) queued.data = data
+        else queued = { data, waiters: [] }
+        queued.waiters.push(resolve)
+        if (!writing) void drain()
+      })
+    },
+  }
+}
+
+function serialize(data: StoredAlerts): string {
+  return `${JSON.stringify({ version: STATE_VERSION, probes: data.probes, outbox: data.outbox }, null, 2)}\n`
+}
+
+/** Temp file in the same directory, write, fsync, rename over, fsync the directory: old or new, never half. */
+async function writeAtomic(dir: string, path: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const temp = join(dir, `.${STATE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    const file = await open(temp, 'wx', 0o600)
+    try {
+      await file.writeFile(text)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temp, path)
+  } catch (err) {
+    await rm(temp, { force: true })
+    throw err
+  }
+  await syncDir(dir)
+}
+
+/** Makes the rename itself durable. Some platforms cannot fsync a directory; the rename still happened. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => null)
+  if (!handle) return
+  await handle.sync().catch(() => undefined)
+  await handle.close()
+}
+
+async function load(dir: string, path: string): Promise<{ data: StoredAlerts; warning: string | null }> {
+  await removeStaleTemps(dir)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: EMPTY_ALERTS, warning: null }
+    return { data: EMPTY_ALERTS, warning: `alert state ${path} is unreadable (${errorText(err)}); starting with empty alert state` }
+  }
+  const problem = parse(text)
+  if (typeof problem !== 'string') return { data: problem, warning: null }
+  const aside = `${path}.corrupt`
+  const moved = await rename(path, aside).then(
+    () => `; kept as ${aside}`,
+    () => '',
+  )
+  return { data: EMPTY_ALERTS, warning: `alert state ${path} ${problem}${moved}; starting with empty alert state` }
+}
+
+/** The data, or what is wrong with the text. */
+function parse(text: string): StoredAlerts | string {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    return `is corrupt (${errorText(err)})`
+  }
+  const version = (json as { version?: unknown } | null)?.version
+  if (version !== STATE_VERSION) return `has version ${JSON.stringify(version)}, expected ${STATE_VERSION}`
+  const parsed = StoredFile.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return `does not match the expected shape (${issue?.path.join('.') || '<root>'}: ${issue?.message})`
+  }
+  // The schema checks structure; the string unions (failure kinds, events)
+  // are the writer's own values, so narrowing them by cast is safe.
+  return { probes: parsed.data.probes, outbox: parsed.data.outbox } as unknown as StoredAlerts
+}
+
+/** A crash mid-write leaves a temp file behind; nothing else ever reads it. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const stale = names.filter((name) => name.startsWith(`.${STATE_FILE}.`) && name.endsWith('.tmp'))
+  await Promise.all(stale.map((name) => rm(join(dir, name), { force: true })))
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+const Iso = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO time')
+const FailureShape = z.object({ step: z.string(), kind: z.string(), reason: z.string(), message: z.string() })
+const Open = {
+  since: Iso,
+  failedRuns: z.int().min(0),
+  lastFailure: FailureShape.nullable(),
+  lastNotifiedAt: Iso,
+  reminders: z.int().min(0),
+}
+
+const StateShape = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ok') }),
+  z.object({ kind: z.literal('failing'), since: Iso, failures: z.int().min(1), lastFailure: FailureShape.nullable() }),
+  z.object({ kind: z.literal('firing'), failures: z.int().min(1), ...Open }),
+  z.object({ kind: z.literal('recovering'), successes: z.int().min(1), ...Open }),
+])
+
+const PolicyShape = z.object({
+  failureThreshold: z.int().min(1),
+  successThreshold: z.int().min(1),
+  reminderIntervalMs: z.number().min(0),
+  sendResolved: z.boolean(),
+  channels: z.array(z.string()),
+})
+
+const NotificationShape = z.object({
+  id: z.string().min(1),
+  event: z.enum(['firing', 'resolved', 'reminder', 'test']),
+  probe: z.string(),
+  location: z.string().nullable(),
+  incidentId: z.string(),
+  since: Iso,
+  at: Iso,
+  consecutiveFailures: z.int().min(0),
+  summary: z.string(),
+  error: z.object({ step: z.string(), message: z.string() }).nullable(),
+  labels: z.record(z.string(), z.string()),
+})
+
+const StoredFile = z.object({
+  version: z.literal(STATE_VERSION),
+  probes: z.record(
+    z.string(),
+    z.object({
+      policy: PolicyShape,
+      policyHash: z.string(),
+      labels: z.record(z.string(), z.string()),
+      paged: z.array(z.string()),
+      state: StateShape,
+    }),
+  ),
+  outbox: z.array(
+    z.object({
+      channel: z.string().min(1),
+      notification: NotificationShape,
+      attempts: z.int().min(0),
+      enqueuedAt: Iso,
+      firstAttemptAt: Iso.nullable(),
+      nextAttemptAt: Iso,
+      lastError: z.string().nullable(),
+    }),
+  ),
+})

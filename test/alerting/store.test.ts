@@ -1,0 +1,175 @@
+import { statSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { BUILTIN_POLICY } from '../../src/config/alert-policy.ts'
+import { createStore, EMPTY_ALERTS, policyHash, STATE_FILE, type StoredAlerts } from '../../src/alerting/store.ts'
+import { notification } from './fakes.ts'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smokeprobe-store-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+const DATA: StoredAlerts = {
+  probes: {
+    'items-crud': {
+      policy: { ...BUILTIN_POLICY, channels: ['oncall'] },
+      policyHash: policyHash({ ...BUILTIN_POLICY, channels: ['oncall'] }),
+      labels: { team: 'storefront' },
+      paged: ['oncall'],
+      state: {
+        kind: 'firing',
+        since: '2026-03-01T10:00:00.000Z',
+        failures: 5,
+        failedRuns: 5,
+        lastFailure: { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' },
+        lastNotifiedAt: '2026-03-01T10:04:00.000Z',
+        reminders: 0,
+      },
+    },
+    orders: { policy: BUILTIN_POLICY, policyHash: policyHash(BUILTIN_POLICY), labels: {}, paged: [], state: { kind: 'ok' } },
+  },
+  outbox: [
+    {
+      channel: 'oncall',
+      notification: notification(),
+      attempts: 2,
+      enqueuedAt: '2026-03-01T10:04:00.000Z',
+      firstAttemptAt: '2026-03-01T10:04:00.000Z',
+      nextAttemptAt: '2026-03-01T10:04:03.000Z',
+      lastError: 'HTTP 503',
+    },
+  ],
+}
+
+describe('store', () => {
+  it('a missing file loads as empty state without a warning', async () => {
+    expect(await createStore(join(dir, 'not-yet')).load()).toEqual({ data: EMPTY_ALERTS, warning: null })
+  })
+
+  it('round-trips state and outbox through a versioned file', async () => {
+    const store = createStore(join(dir, 'state'))
+    expect(await store.save(DATA)).toEqual({ error: null })
+    expect(JSON.parse(await readFile(store.path, 'utf8')).version).toBe(1)
+    expect(await createStore(join(dir, 'state')).load()).toEqual({ data: DATA, warning: null })
+  })
+
+  const BROKEN: [string, string, RegExp][] = [
+    ['truncated', '{"version":1,"probes":{"items-crud":{"policy"', /is corrupt \(/],
+    ['empty', '', /is corrupt \(/],
+    ['garbage', '\u0000\u0001\u00ff binary', /is corrupt \(/],
+    ['another version', '{"version":2,"probes":{},"outbox":[]}', /has version 2, expected 1/],
+    ['no version', '[]', /has version undefined, expected 1/],
+    [
+      'the wrong shape',
+      '{"version":1,"probes":{"a":{"state":{"kind":"burning"}}},"outbox":[]}',
+      /does not match the expected shape \(probes\.a\./,
+    ],
+  ]
+  for (const [name, text, message] of BROKEN) {
+    it(`a ${name} file is reported, set aside and replaced by empty state`, async () => {
+      await writeFile(join(dir, STATE_FILE), text)
+      const { data, warning } = await createStore(dir).load()
+      expect(data).toEqual(EMPTY_ALERTS)
+      expect(warning).toMatch(message)
+      expect(warning).toContain('starting with empty alert state')
+      expect(warning).toContain(`kept as ${join(dir, STATE_FILE)}.corrupt`)
+      expect(await readFile(join(dir, `${STATE_FILE}.corrupt`), 'utf8')).toBe(text)
+      expect(await createStore(dir).load()).toEqual({ data: EMPTY_ALERTS, warning: null })
+    })
+  }
+
+  it('an unreadable file is reported, never thrown', async () => {
+    await mkdir(join(dir, STATE_FILE))
+    const { data, warning } = await createStore(dir).load()
+    expect(data).toEqual(EMPTY_ALERTS)
+    expect(warning).toMatch(/is unreadable \(.*EISDIR/)
+  })
+
+  it('a failed write is a value, not an exception', async () => {
+    await writeFile(join(dir, 'file'), 'not a directory')
+    const result = await createStore(join(dir, 'file', 'state')).save(DATA)
+    expect(result.error).toMatch(/ENOTDIR|EEXIST/)
+  })
+
+  it('serializes and coalesces a burst of saves: every save settles, the newest data wins, readers never see half a file', async () => {
+    const store = createStore(dir)
+    await store.save(DATA)
+    let reading = true
+    let reads = 0
+    const reader = (async () => {
+      while (reading && reads < 100_000) {
+        JSON.parse(await readFile(store.path, 'utf8'))
+        reads++
+      }
+    })()
+    // The inode each save sees when it settles: saves that were coalesced
+    // settle together, after one rename, so they all see the same file.
+    const inodes: number[] = []
+    const saves = Array.from({ length: 50 }, (_, i) =>
+      store.save({ ...DATA, outbox: [{ ...DATA.outbox[0]!, attempts: i }] }).then((result) => {
+        inodes.push(statSync(store.path).ino)
+        return result
+      }),
+    )
+    const results = await Promise.all(saves)
+    expect(new Set(inodes.slice(1)).size).toBe(1)
+    expect(inodes[0]).not.toBe(inodes[1])
+    reading = false
+    await reader
+    expect(results.every((r) => r.error === null)).toBe(true)
+    expect(reads).toBeGreaterThan(0)
+    const { data } = await createStore(dir).load()
+    expect(data.outbox[0]?.attempts).toBe(49)
+    expect(await readdir(dir)).toEqual([STATE_FILE])
+  })
+
+  it('replaces the file atomically: a reader never sees half of it', async () => {
+    const store = createStore(dir)
+    await store.save(DATA)
+    let writing = true
+    let reads = 0
+    const reader = (async () => {
+      while (writing && reads < 100_000) {
+        JSON.parse(await readFile(store.path, 'utf8'))
+        reads++
+      }
+    })()
+    for (let i = 0; i < 40; i++)
+      expect(await store.save({ ...DATA, outbox: [{ ...DATA.outbox[0]!, attempts: i }] })).toEqual({ error: null })
+    writing = false
+    await reader
+    expect(reads).toBeGreaterThan(0)
+    expect(await readdir(dir)).toEqual([STATE_FILE])
+  })
+
+  it('removes temp files a crash left behind', async () => {
+    await createStore(dir).save(DATA)
+    await writeFile(join(dir, `.${STATE_FILE}.123.deadbeef.tmp`), '{"version":1,"pro')
+    const { data, warning } = await createStore(dir).load()
+    expect(warning).toBeNull()
+    expect(data).toEqual(DATA)
+    expect(await readdir(dir)).toEqual([STATE_FILE])
+  })
+})
+
+describe('policyHash', () => {
+  it('ignores key order and changes with any field', () => {
+    const reordered = {
+      channels: ['oncall'],
+      sendResolved: true,
+      reminderIntervalMs: BUILTIN_POLICY.reminderIntervalMs,
+      successThreshold: 1,
+      failureThreshold: 5,
+    }
+    expect(policyHash(reordered)).toBe(policyHash({ ...BUILTIN_POLICY, channels: ['oncall'] }))
+    expect(policyHash({ ...reordered, failureThreshold: 3 })).not.toBe(policyHash(reordered))
+    expect(policyHash({ ...reordered, channels: ['pager'] })).not.toBe(policyHash(reordered))
+    expect(policyHash(reordered)).toMatch(/^[0-9a-f]{16}$/)
+  })
+})
