@@ -47,7 +47,7 @@ function row(probe: ProbeStatus): string {
   const run = probe.lastRun
   const description = probe.description === undefined ? '' : `<div class="meta">${escapeHtml(probe.description)}</div>`
   const since = probe.alert.since === null ? '' : ` title="since ${escapeHtml(probe.alert.since)}"`
-  const failure = run?.failure ? `${escapeHtml(run.failure.step)}: ${escapeHtml(run.failure.message)}` : ''
+  const failure = run?.failure ? escapeHtml(failureLine(run.failure)) : ''
   return [
     `<tr class="${probe.alert.state}">`,
     `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
@@ -82,3 +82,8 @@ th { font-weight: 600; background: #f5f5f5; }
 .firing .state { background: #fbd9d9; color: #8c1d1d; }
 .firing td:last-child, .failing td:last-child { color: #8c1d1d; }
 `
+
+/** `read: expected status 200, got 500`: the message already names its step; one that does not gets it prefixed, once. */
+function failureLine(failure: { readonly step: string; readonly message: string }): string {
+  return failure.message.startsWith(`${failure.step}:`) ? failure.message : `${failure.step}: ${failure.message}`
+}
