@@ -150,6 +150,9 @@ describe('alerting flow: email, webhook and PagerDuty on loopback', () => {
     expect(firingStatus.alert.state).toBe('firing')
     expect(firingStatus.alert.since).toBe(firing?.since)
     expect(firingStatus.consecutiveFailures).toBeGreaterThanOrEqual(5)
+    const page = await (await fetch(`${first.url}/`)).text()
+    expect(page).toContain('<tr class="firing">')
+    expect(page).toContain('<td>check: expected status 200, got 503</td>')
     for (const channel of ['mail', 'hook', 'pager']) {
       expect(await metric(first.url, 'probe_notifications_total', { channel, event: 'firing', result: 'sent' })).toBe(1)
     }
