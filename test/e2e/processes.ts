@@ -169,7 +169,7 @@ export async function startListening(
       return { process: running, port, url }
     } catch (error) {
       await running.stop(2_000)
-      if (attempt < attempts && /address already in use/i.test(running.tail(50))) continue
+      if (attempt < attempts && /already in use/i.test(running.tail(50))) continue
       throw error
     }
   }
