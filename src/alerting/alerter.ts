@@ -1,0 +1,199 @@
+/**
+ * What the daemon calls: the state machine per probe, the state file, and
+ * the delivery outbox, wired so that a decision is on disk before anything
+ * is sent (SIGKILL between the fifth failure and delivery still delivers
+ * after restart, once) and a restart never repeats a page.
+ */
+import type { AlertPolicy } from '../config/alert-policy.ts'
+import type { Logger } from '../log.ts'
+import type { RunResult } from '../probe/result.ts'
+import type { Channel } from './channel.ts'
+import { createDelivery, type RetryPolicy } from './delivery.ts'
+import type { Notification, NotificationEvent } from './notification.ts'
+import { buildNotification, type NotificationSubject } from './notify.ts'
+import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve } from './state.ts'
+import { createStore, type ProbeRecord, policyHash, type StoredAlerts } from './store.ts'
+
+export interface AlerterDeps {
+  readonly stateDir: string
+  readonly channels: ReadonlyMap<string, Channel>
+  /** Per-attempt timeout of each channel in ms (its `timeout` in alerting.yaml). */
+  readonly channelTimeouts: ReadonlyMap<string, number>
+  readonly location: string | null
+  readonly logger: Logger
+  readonly now?: () => Date
+  readonly random?: () => number
+  /** Final outcome of each notification on each channel: feeds `probe_notifications_total`. */
+  readonly onNotification?: (channel: string, event: NotificationEvent, result: 'sent' | 'failed') => void
+  /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */
+  readonly retry?: Partial<RetryPolicy>
+}
+
+export interface AlertProbe {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly policy: AlertPolicy
+}
+
+export interface Alerter {
+  /** Restores state and outbox from the state dir, tells level-triggered channels what still fires, resumes delivery. Call before `configure`. */
+  load(): Promise<{ warnings: string[] }>
+  /** On start and on reload. A probe removed while firing is resolved; a channel added to a firing probe is paged. */
+  configure(probes: readonly AlertProbe[]): Promise<void>
+  /** On reload: the caller closes the channels it replaced. */
+  setChannels(channels: ReadonlyMap<string, Channel>, channelTimeouts: ReadonlyMap<string, number>): void
+  /** One finished run: decides, persists, then hands the notifications (one per event) to delivery. */
+  record(result: RunResult): Promise<{ state: AlertState; notifications: Notification[] }>
+  status(probe: string): AlertState | undefined
+  /** For shutdown: deliver what falls due within `deadlineMs`, persist the rest. */
+  flush(deadlineMs: number): Promise<void>
+  close(): Promise<void>
+}
+
+export function createAlerter(deps: AlerterDeps): Alerter {
+  const now = deps.now ?? (() => new Date())
+  const { logger, location } = deps
+  const store = createStore(deps.stateDir)
+  const records = new Map<string, ProbeRecord>()
+  let channels = deps.channels
+  let lastSaveError: string | null = null
+
+  const delivery = createDelivery({
+    channels,
+    timeouts: deps.channelTimeouts,
+    logger,
+    persist: () => void save(),
+    onResult: deps.onNotification,
+    now: () => now().getTime(),
+    random: deps.random,
+    retry: deps.retry,
+  })
+
+  function snapshot(): StoredAlerts {
+    return { probes: Object.fromEntries(records), outbox: delivery.entries() }
+  }
+
+  /** A failed write is logged once per distinct error; the state stays in memory and the next change retries. */
+  async function save(): Promise<void> {
+    const { error } = await store.save(snapshot())
+    if (error === lastSaveError) return
+    if (error) logger.error({ path: store.path, reason: error }, 'cannot write alert state')
+    else logger.info({ path: store.path }, 'alert state written again')
+    lastSaveError = error
+  }
+
+  function subject(name: string, record: ProbeRecord): NotificationSubject {
+    return { probe: name, location, labels: record.labels }
+  }
+
+  function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly string[]): Notification {
+    const notification = buildNotification(event, subject(name, record))
+    for (const channel of to) delivery.enqueue(channel, notification)
+    return notification
+  }
+
+  /** Level-triggered channels re-send what fires on their own; at start they must be told what that is. */
+  function resume(name: string, channel: Channel): void {
+    if (!channel.resume) return
+    const firing: Notification[] = []
+    for (const [probe, record] of records) {
+      const event = firingEvent(record.state, now())
+      if (event && record.paged.includes(name)) firing.push(buildNotification(event, subject(probe, record)))
+    }
+    channel.resume(firing)
+  }
+
+  /** The probe left the configuration: its open incident must not stay open on the channels forever. */
+  function retire(name: string, record: ProbeRecord): void {
+    if (isFiring(record.state)) logger.info({ probe: name }, 'probe removed while firing; resolving its alert')
+    for (const event of resolve(record.state, record.policy, now()).events) send(event, name, record, record.paged)
+    records.delete(name)
+  }
+
+  /**
+   * The policy changed (or the file did, across a restart). The incident is
+   * kept and the new thresholds apply from the next run; only the channel
+   * list needs action, so that every channel that gets a resolve got the
+   * firing: a newly listed channel is paged now, a dropped one is resolved.
+   */
+  function reconfigure(probe: AlertProbe, record: ProbeRecord): ProbeRecord {
+    const hash = policyHash(probe.policy)
+    const updated: ProbeRecord = { ...record, policy: probe.policy, policyHash: hash, labels: { ...probe.labels } }
+    if (hash !== record.policyHash && record.state.kind !== 'ok') {
+      logger.info({ probe: probe.name, state: record.state.kind }, 'alert policy changed mid-incident; keeping the incident')
+    }
+    const firing = firingEvent(record.state, now())
+    if (!firing) return updated
+    const added = probe.policy.channels.filter((channel) => !record.paged.includes(channel))
+    const dropped = record.paged.filter((channel) => !probe.policy.channels.includes(channel))
+    if (added.length > 0) send(firing, probe.name, updated, added)
+    if (dropped.length > 0)
+      for (const event of resolve(record.state, record.policy, now()).events) send(event, probe.name, updated, dropped)
+    return { ...updated, paged: [...probe.policy.channels] }
+  }
+
+  return {
+    async load() {
+      const { data, warning } = await store.load()
+      for (const [name, record] of Object.entries(data.probes)) records.set(name, record)
+      delivery.restore(data.outbox)
+      for (const [name, channel] of channels) resume(name, channel)
+      delivery.kick()
+      return { warnings: warning ? [warning] : [] }
+    },
+
+    async configure(probes) {
+      const wanted = new Set(probes.map((probe) => probe.name))
+      for (const [name, record] of records) if (!wanted.has(name)) retire(name, record)
+      for (const probe of probes) {
+        const record = records.get(probe.name)
+        records.set(
+          probe.name,
+          record
+            ? reconfigure(probe, record)
+            : { policy: probe.policy, policyHash: policyHash(probe.policy), labels: { ...probe.labels }, paged: [], state: INITIAL_STATE },
+        )
+      }
+      await save()
+      delivery.kick()
+    },
+
+    setChannels(nextChannels, channelTimeouts) {
+      const previous = channels
+      channels = nextChannels
+      delivery.setChannels(nextChannels, channelTimeouts)
+      for (const [name, channel] of nextChannels) if (previous.get(name) !== channel) resume(name, channel)
+    },
+
+    async record(result) {
+      const record = records.get(result.probe)
+      // A run that finishes after a reload removed its probe: the probe is already retired.
+      if (!record) return { state: INITIAL_STATE, notifications: [] }
+      const at = now()
+      const started = new Date(result.startedAt)
+      const run = { outcome: result.outcome, failure: result.failure, at: Number.isNaN(started.getTime()) ? at : started }
+      const { state, events } = next(record.state, run, record.policy, at)
+      if (state === record.state && events.length === 0) return { state, notifications: [] }
+      // The firing pages the policy's channels; reminders and the resolve go to exactly those.
+      const paged = events.some((event) => event.event === 'firing') ? [...record.policy.channels] : record.paged
+      const notifications = events.map((event) => send(event, result.probe, record, paged))
+      records.set(result.probe, { ...record, state, paged: isFiring(state) ? paged : [] })
+      // On disk before any attempt: a crash from here on redelivers after restart.
+      await save()
+      delivery.kick()
+      return { state, notifications }
+    },
+
+    status: (probe) => records.get(probe)?.state,
+
+    async flush(deadlineMs) {
+      await delivery.flush(deadlineMs)
+      await save()
+    },
+
+    async close() {
+      await delivery.close()
+      await save()
+    },
+  }
+}
