@@ -18,6 +18,9 @@
 import type { Logger } from '../log.ts'
 import type { Channel, SendResult } from './channel.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
+import { attemptOnce, backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+
+export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
 export interface OutboxEntry {
   readonly channel: string
@@ -28,22 +31,6 @@ export interface OutboxEntry {
   readonly nextAttemptAt: string
   readonly lastError: string | null
 }
-
-export interface RetryPolicy {
-  /** First retry within [0, base); doubles per attempt. @defaultValue 1 s */
-  readonly baseDelayMs: number
-  /** @defaultValue 5 min */
-  readonly maxDelayMs: number
-  /** An entry not delivered this long after it was enqueued is given up and counted as failed. @defaultValue 24 h */
-  readonly maxAgeMs: number
-  /** Concurrent attempts per channel (one per incident at most). @defaultValue 8 */
-  readonly maxInFlightPerChannel: number
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000, maxAgeMs: 86_400_000, maxInFlightPerChannel: 8 }
-
-/** Used when a channel has no configured timeout (the channel schema's default). */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
 
 export type DeliveryResult = 'sent' | 'failed'
 
@@ -76,12 +63,6 @@ export interface Delivery {
   /** For shutdown: attempts what falls due within `budgetMs`, then aborts what is still in flight. */
   flush(budgetMs: number): Promise<void>
   close(): Promise<void>
-}
-
-/** Full jitter (AWS "Exponential Backoff And Jitter"): uniform in [0, min(max, base·2^(n-1))). */
-export function backoffDelay(attempts: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1))
-  return Math.floor(random() * ceiling)
 }
 
 /** setTimeout's limit; a longer wait is re-armed when the timer fires. */
@@ -170,7 +151,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const controller = new AbortController()
     const timeoutMs = timeouts.get(entry.channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS
     const firstAttemptAt = entry.firstAttemptAt ?? iso(now())
-    const done = sendOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
+    const done = attemptOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
       inFlight.delete(lane)
       settle(key, result, firstAttemptAt)
       const waiters = settleWaiters
@@ -321,34 +302,4 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       persist()
     },
   }
-}
-
-/**
- * One attempt under its own deadline. The race makes the deadline hold even
- * for a channel that ignores its signal; a throw is a channel bug, retried
- * like a network fault rather than losing the notification.
- */
-async function sendOnce(channel: Channel, notification: Notification, controller: AbortController, timeoutMs: number): Promise<SendResult> {
-  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-  const aborted = new Promise<SendResult>((resolve) => {
-    controller.signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, reason: abortReason(controller.signal) }), {
-      once: true,
-    })
-  })
-  try {
-    const sent = channel.send(notification, controller.signal).catch(
-      (err: unknown): SendResult => ({
-        ok: false,
-        retryable: true,
-        reason: `channel error: ${err instanceof Error ? err.message : String(err)}`,
-      }),
-    )
-    return await Promise.race([sent, aborted])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function abortReason(signal: AbortSignal): string {
-  return signal.reason instanceof Error ? signal.reason.message : 'aborted'
 }
