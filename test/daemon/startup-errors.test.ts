@@ -3,7 +3,10 @@
  * `probe run` both exit 2 and name the file, the field and the reason; the
  * daemon does not start (nothing listens, no state is written).
  */
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cleanups, probeCli, probeFile, writeConfig } from './harness.ts'
 
@@ -39,6 +42,24 @@ describe('startup with an invalid configuration', () => {
     expect(validate.stdout).toBe('')
     expect(run.stderr).toContain('probe run: not started')
     expect(run.stdout).not.toContain('smokeprobe started')
+    expect(existsSync(config.stateDir)).toBe(false)
+  })
+
+  it('refuses to start when the listen address is taken: exit 2 with the reason', async () => {
+    const config = await writeConfig(cleanups, {
+      probes: [probeFile({ name: 'api', target: 'http://127.0.0.1:9' })],
+      alerting: { channels: {} },
+    })
+    const taken = createServer().listen(0, '127.0.0.1')
+    await once(taken, 'listening')
+    cleanups.defer(() => new Promise((resolve) => taken.close(resolve)))
+    const { port } = taken.address() as AddressInfo
+    const run = await probeCli(
+      ['run', '--probes', 'probes', '--alerting', 'alerting.yaml', '--listen', `127.0.0.1:${port}`, '--state-dir', 'state'],
+      config.dir,
+    )
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the address is already in use`)
     expect(existsSync(config.stateDir)).toBe(false)
   })
 })
