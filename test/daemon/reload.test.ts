@@ -134,4 +134,33 @@ describe('reload', () => {
     expect((await apiProbe(daemon.url, 'hup')).description).toBe('reloaded')
     await moreRuns(daemon.url, 'hup', 1)
   }, 60_000)
+
+  it('sends a pending notification to the channel as reloaded, and pages a channel added mid-incident', async () => {
+    const target = await startTarget('fail')
+    const old = await startWebhookSink()
+    await old.down()
+    const fixed = await startWebhookSink()
+    const added = await startWebhookSink()
+    cleanups.defer(() => Promise.all([target.close(), old.close(), fixed.close(), added.close()]))
+    const probe = probeFile({ name: 'pay', target: target.url })
+    const alerting = (url: string, channels: string[]) => ({
+      defaults: { failureThreshold: 2, channels },
+      channels: { hook: { type: 'webhook', url }, extra: { type: 'webhook', url: added.url } },
+    })
+    const config = await writeConfig(cleanups, { probes: [probe], alerting: alerting(old.url, ['hook']) })
+    const { runtime, url } = await startRuntime(cleanups, config)
+    await waitFor('the firing to wait in the outbox', async () => ((await probeMetrics(url, 'pay')).firing ?? 0) === 1)
+
+    // The webhook URL was wrong; the fix arrives by reload while the firing is still undelivered.
+    await config.writeAlerting(alerting(fixed.url, ['hook', 'extra']))
+    expect(await runtime.reload()).toBe(true)
+    await waitFor('the firing on both channels', () => fixed.delivered().length > 0 && added.delivered().length > 0)
+    await moreRuns(url, 'pay', 2)
+    target.mode = 'ok'
+    await waitFor('the resolve on both channels', () => fixed.delivered().length > 1 && added.delivered().length > 1)
+    await moreRuns(url, 'pay', 2)
+    for (const sink of [fixed, added]) expect(sink.delivered().map((p) => p.event)).toEqual(['firing', 'resolved'])
+    expect(fixed.delivered()[0]?.incidentId).toBe(added.delivered()[0]?.incidentId)
+    expect(old.requests).toHaveLength(0)
+  }, 60_000)
 })
