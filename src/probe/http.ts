@@ -11,6 +11,9 @@ import { type ConnectionWatch, timedConnector } from './connections.ts'
 export function createRunAgent(probe: Probe, watch: ConnectionWatch): Agent {
   return new Agent({
     allowH2: false,
+    // Steps run one after another, so one connection per origin is all a run uses; with 1 the agent
+    // makes a plain Client instead of a Pool, whose queues alone cost 16 KB per run.
+    connections: 1,
     maxResponseSize: probe.maxBodySize,
     connect: timedConnector({ allowH2: false, timeout: probe.timeout, rejectUnauthorized: !probe.tls.insecure }, watch),
   })
@@ -31,28 +34,43 @@ const noop = (): void => {}
  * Reads a response body, counting bytes as they stream in and giving up as
  * soon as the cap is passed, so a huge body never sits in memory. Only a
  * body someone will read is kept; the rest are counted and dropped.
+ * Event listeners rather than `for await`: the async iterator costs a few
+ * promises and objects per chunk, on every step of every run.
  */
-export async function readBody(body: Readable, cap: number, keep: boolean, contentLength: number): Promise<BodyRead> {
+export function readBody(body: Readable, cap: number, keep: boolean, contentLength: number): Promise<BodyRead> {
   if (contentLength > cap) {
     discard(body)
-    return { bytes: 0, data: null, tooLarge: true }
+    return Promise.resolve({ bytes: 0, data: null, tooLarge: true })
   }
-  const chunks: Buffer[] = []
-  let bytes = 0
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let bytes = 0
+    const settle = (read: BodyRead) => {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', onError)
+      body.off('close', onClose)
+      resolve(read)
+    }
+    const onData = (chunk: Buffer) => {
       bytes += chunk.length
       if (bytes > cap) {
+        settle({ bytes, data: null, tooLarge: true })
         discard(body)
-        return { bytes, data: null, tooLarge: true }
-      }
-      if (keep) chunks.push(chunk)
+      } else if (keep) chunks.push(chunk)
     }
-  } catch (error) {
-    return { bytes, data: null, tooLarge: false, error }
-  }
-  if (!keep) return { bytes, data: null, tooLarge: false }
-  return { bytes, data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes), tooLarge: false }
+    const onEnd = () => {
+      if (!keep) return settle({ bytes, data: null, tooLarge: false })
+      settle({ bytes, data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes), tooLarge: false })
+    }
+    const onError = (error: unknown) => settle({ bytes, data: null, tooLarge: false, error })
+    // Destroyed without an error before its end: what `for await` reports as a premature close.
+    const onClose = () => onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
+    body.on('data', onData)
+    body.on('end', onEnd)
+    body.on('error', onError)
+    body.on('close', onClose)
+  })
 }
 
 /**

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Probe, Step } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
@@ -39,10 +39,13 @@ interface Deadline {
  * even after a failure. Never rejects: every fault becomes part of the result.
  */
 export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> {
-  const runId = deps.runId ?? randomBytes(4).toString('hex')
+  // The first 8 digits of a v4 UUID are random; randomUUID draws from a cached pool, randomBytes makes a call per run.
+  const runId = deps.runId ?? randomUUID().slice(0, 8)
   const startedAt = deps.now?.() ?? new Date()
   const t0 = performance.now()
-  const logger = deps.logger?.child({ probe: probe.name, runId })
+  // A pino child per run costs more than the rest of a run's logging; it is made only when steps log (debug).
+  const logger = deps.logger?.isLevelEnabled('debug') ? deps.logger.child({ probe: probe.name, runId }) : undefined
+  const crashLogger = () => logger ?? deps.logger?.child({ probe: probe.name, runId })
   const watch = deps.dispatcher ? undefined : new ConnectionWatch()
   const agent = watch && createRunAgent(probe, watch)
   const dispatcher: Dispatcher = deps.dispatcher ?? agent!
@@ -72,13 +75,14 @@ export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> 
       let result: StepResult
       if (deps.signal?.aborted) result = skippedStep(step, SKIPPED_AT_SHUTDOWN, deps.secrets)
       else if (failure && !step.cleanup) result = skippedStep(step, SKIPPED_AFTER_FAILURE, deps.secrets)
-      else result = await guardedStep(step, context(step), logger)
+      else result = await guardedStep(step, context(step), crashLogger)
       aborted ||= result.skipReason === SKIPPED_AT_SHUTDOWN || result.skipReason === ABORTED_BY_SHUTDOWN
       failure ??= result.failure ?? null
       steps.push(result)
       if (logger?.isLevelEnabled('debug')) logStep(logger, result)
     }
   } finally {
+    deadlines.clear()
     await agent?.destroy().catch(() => {})
   }
   const outcome = aborted ? 'aborted' : failure ? 'failure' : 'success'
@@ -88,11 +92,11 @@ export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> 
 }
 
 /** A step that throws is a bug in smokeprobe, not in the target: it fails that step, never the process. */
-async function guardedStep(step: Step, context: StepContext, logger: Logger | undefined): Promise<StepResult> {
+async function guardedStep(step: Step, context: StepContext, logger: () => Logger | undefined): Promise<StepResult> {
   try {
     return await runStep(step, context)
   } catch (error) {
-    logger?.error({ err: error, step: step.name }, 'step crashed: this is a bug in smokeprobe')
+    logger()?.error({ err: error, step: step.name }, 'step crashed: this is a bug in smokeprobe')
     const message = context.secrets.mask(`${step.name}: internal error: ${(error as Error)?.message ?? String(error)}`)
     return {
       name: step.name,
@@ -127,14 +131,51 @@ function runValues(probe: Probe, runId: string, startedAt: Date): Map<string, un
  * created: the cleanups' own timeouts, or a quarter of the budget for each
  * cleanup without one, and never more than half of it.
  */
-function runDeadlines(probe: Probe, shutdown: AbortSignal | undefined, t0: number): { main: Deadline; run: Deadline } {
-  const timer = AbortSignal.timeout(probe.timeout)
-  const run = { signal: shutdown ? AbortSignal.any([timer, shutdown]) : timer, at: t0 + probe.timeout }
+function runDeadlines(probe: Probe, shutdown: AbortSignal | undefined, t0: number): Deadlines {
   let reserve = 0
   for (const step of probe.steps) if (step.cleanup) reserve += step.request.timeout ?? probe.timeout / 4
   reserve = Math.round(Math.min(reserve, probe.timeout / 2))
-  if (reserve === 0) return { main: run, run }
-  return { main: { signal: AbortSignal.any([AbortSignal.timeout(probe.timeout - reserve), run.signal]), at: run.at - reserve }, run }
+  const run = timedSignal(probe.timeout, shutdown)
+  const runDeadline = { signal: run.signal, at: t0 + probe.timeout }
+  if (reserve === 0) return { main: runDeadline, run: runDeadline, clear: run.clear }
+  const main = timedSignal(probe.timeout - reserve, run.signal)
+  return {
+    main: { signal: main.signal, at: runDeadline.at - reserve },
+    run: runDeadline,
+    clear: () => {
+      main.clear()
+      run.clear()
+    },
+  }
+}
+
+interface Deadlines {
+  readonly main: Deadline
+  readonly run: Deadline
+  /** Stops the timers when the run is over. */
+  readonly clear: () => void
+}
+
+/**
+ * Aborts after `ms` with a TimeoutError (as `AbortSignal.timeout` does), or
+ * with `parent`'s reason when it aborts first. Unlike `AbortSignal.timeout`
+ * and `AbortSignal.any`, its timer and listener are removed by `clear`, so a
+ * finished run leaves nothing behind to fire seconds later.
+ */
+function timedSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController()
+  const onParent = () => controller.abort(parent?.reason)
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms)
+  timer.unref()
+  if (parent?.aborted) onParent()
+  else parent?.addEventListener('abort', onParent, { once: true })
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer)
+      parent?.removeEventListener('abort', onParent)
+    },
+  }
 }
 
 function logStep(logger: Logger, step: StepResult): void {
