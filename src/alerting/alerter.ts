@@ -23,8 +23,10 @@ export interface AlerterDeps {
   readonly logger: Logger
   readonly now?: () => Date
   readonly random?: () => number
-  /** Final outcome of each notification on each channel: feeds `probe_notifications_total`. */
+  /** Each delivered notification and each failed attempt on each channel: feeds `probe_notifications_total`. */
   readonly onNotification?: (channel: string, event: NotificationEvent, result: 'sent' | 'failed') => void
+  /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
+  readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */
   readonly retry?: Partial<RetryPolicy>
 }
@@ -75,7 +77,13 @@ export function createAlerter(deps: AlerterDeps): Alerter {
 
   /** A failed write is logged once per distinct error; the state stays in memory and the next change retries. */
   async function save(): Promise<void> {
-    const { error } = await store.save(snapshot())
+    const data = snapshot()
+    if (deps.onPending) {
+      const pending = new Map<string, number>()
+      for (const entry of data.outbox) pending.set(entry.channel, (pending.get(entry.channel) ?? 0) + 1)
+      deps.onPending(pending)
+    }
+    const { error } = await store.save(data)
     if (error === lastSaveError) return
     if (error) logger.error({ path: store.path, reason: error }, 'cannot write alert state')
     else logger.info({ path: store.path }, 'alert state written again')

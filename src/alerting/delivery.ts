@@ -40,7 +40,7 @@ export interface DeliveryDeps {
   readonly logger: Logger
   /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
   readonly persist: () => void
-  /** The final outcome of each notification on each channel (`probe_notifications_total`). */
+  /** Each delivered notification ('sent') and each failed attempt, retried or not ('failed'): `probe_notifications_total`. */
   readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
   readonly now?: () => number
   readonly random?: () => number
@@ -190,6 +190,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return
     }
     outbox.set(key, { ...entry, attempts, firstAttemptAt, nextAttemptAt: iso(at + delay), lastError: result.reason })
+    // Every failed attempt counts, as Alertmanager's notifications_failed_total does: a channel
+    // that is down shows in the metrics within minutes, not when the entry is given up.
+    deps.onResult?.(channel, notification.event, 'failed')
     if (lastError.get(channel) !== result.reason) {
       lastError.set(channel, result.reason)
       logger.warn(

@@ -152,6 +152,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         location: options.location,
         logger: logger.child({ component: 'alerting' }),
         onNotification: (channel, event, result) => metrics.recordNotification(channel, event, result),
+        onPending: (pending) => {
+          for (const name of active?.channels.channels.keys() ?? next.channels.channels.keys())
+            metrics.setPending(name, pending.get(name) ?? 0)
+        },
         retry: deps.retry,
       })
       const { warnings } = await alerter.load()

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client'
+import { FastRegistry } from './exposition.ts'
 import type { RunResult } from '../probe/result.ts'
 
 /**
@@ -59,7 +60,7 @@ interface ProbeSeries {
 }
 
 export function createMetrics(options: { location: string | null }): Metrics {
-  const registry = new Registry()
+  const registry = new FastRegistry()
   collectDefaultMetrics({ register: registry, prefix: 'smokeprobe_' })
   // Gauges named `*_total` fail `promtool check metrics` (SPEC); each repeats the sum of its unsuffixed sibling.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
@@ -282,7 +283,7 @@ function defineMetrics(registry: Registry) {
     }),
     notifications: new Counter({
       name: 'probe_notifications_total',
-      help: 'Notification delivery attempts that ended, by channel, event and result.',
+      help: 'Notifications delivered (sent) and delivery attempts that failed (failed, each attempt, retried or not), by channel and event.',
       labelNames: ['channel', 'event', 'result', 'location'] as const,
       registers,
     }),

@@ -115,7 +115,8 @@ describe('delivery', () => {
     await advance(300_000)
     await advance(300_000)
     expect(chat.sent).toEqual([FIRING])
-    expect(h.results).toEqual([['chat', 'firing', 'sent']])
+    // Every failed attempt is counted, then the one delivery.
+    expect(h.results).toEqual([...Array.from({ length: 9 }, () => ['chat', 'firing', 'failed']), ['chat', 'firing', 'sent']])
     expect(h.delivery.entries()).toEqual([])
   })
 
@@ -225,7 +226,10 @@ describe('delivery', () => {
     await advance(10)
     expect(chat.attempts).toHaveLength(2)
     expect(chat.sent).toEqual([FIRING])
-    expect(h.results).toEqual([['chat', 'firing', 'sent']])
+    expect(h.results).toEqual([
+      ['chat', 'firing', 'failed'],
+      ['chat', 'firing', 'sent'],
+    ])
   })
 
   it('gives up after the age bound and counts the entry as failed', async () => {
@@ -235,7 +239,8 @@ describe('delivery', () => {
     h.delivery.kick()
     for (let i = 0; i < 70 && h.delivery.entries().length > 0; i++) await advance(60_000)
     expect(h.delivery.entries()).toEqual([])
-    expect(h.results).toEqual([['chat', 'firing', 'failed']])
+    // One count per attempt, the last being the one given up; nothing was ever sent.
+    expect(h.results).toEqual(chat.attempts.map(() => ['chat', 'firing', 'failed']))
     expect(Date.now() - T0).toBeLessThanOrEqual(3_600_000)
     expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after \d+ attempts: connect ECONNREFUSED/)
   })

@@ -65,7 +65,8 @@ describe('delivery while channels misbehave', () => {
     expect(ids.size).toBe(1)
     for (const channel of ['hook', 'mail']) {
       expect(await metric(daemon.url, 'probe_notifications_total', { channel, event: 'firing', result: 'sent' })).toBe(1)
-      expect(await metric(daemon.url, 'probe_notifications_total', { channel, event: 'firing', result: 'failed' })).toBe(0)
+      // Each failed attempt while the channel was down is counted (a down channel shows within minutes).
+      expect(await metric(daemon.url, 'probe_notifications_total', { channel, event: 'firing', result: 'failed' })).toBeGreaterThan(0)
     }
   }, 60_000)
 
