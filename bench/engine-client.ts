@@ -1,0 +1,37 @@
+/**
+ * smokeprobe's engine in a closed loop, for the timing-accuracy measurement:
+ * loads the probe files of `--probes` (normally one) and calls `runProbe`
+ * `--runs` times, `--concurrency` runs in flight, as the daemon would.
+ * Prints one JSON line like floor-client.ts: requests, failures, and each
+ * step's reported duration in ms.
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../src/config/load.ts'
+import { runProbe } from '../src/probe/run.ts'
+
+const { values } = parseArgs({
+  options: { probes: { type: 'string' }, runs: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' } },
+})
+const loaded = await loadConfig({ probePaths: [values.probes ?? '.'], alertingPath: null, env: process.env, ignoreChannels: true })
+if (!loaded.ok) throw new Error(`probes did not load: ${JSON.stringify(loaded.diagnostics.slice(0, 3))}`)
+const { probes, secrets } = loaded.config
+const runs = Number(values.runs)
+const durations: number[] = []
+let requests = 0
+let failures = 0
+
+let next = 0
+async function worker(): Promise<void> {
+  while (next < runs) {
+    const probe = probes[next++ % probes.length]!
+    const result = await runProbe(probe, { secrets })
+    if (result.outcome !== 'success') failures++
+    for (const step of result.steps) {
+      if (step.status === 'skipped') continue
+      requests++
+      durations.push(step.durationMs)
+    }
+  }
+}
+await Promise.all(Array.from({ length: Math.min(Number(values.concurrency), runs) }, worker))
+process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)

@@ -1,0 +1,79 @@
+/**
+ * The floor: the least a Node prober can do for a 3-step CRUD run — a plain
+ * node:http client that POSTs an item, reads it back and deletes it, parsing
+ * the JSON it needs and nothing else. Run as a child process:
+ *
+ *   node bench/floor-client.ts --url http://127.0.0.1:PORT --runs N --concurrency C [--conn request|run] [--timings]
+ *
+ * `--conn request` (default) opens a connection per request (keep-alive
+ * off); `--conn run` keeps one connection for the run's three requests, as
+ * smokeprobe's per-run agent does. Prints one JSON line: requests, failures
+ * and, with --timings, each request's duration in ms (send to end of body).
+ */
+import { Agent, request } from 'node:http'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '8' },
+    conn: { type: 'string', default: 'request' },
+    timings: { type: 'boolean', default: false },
+  },
+})
+const base = new URL(values.url ?? 'http://127.0.0.1:1')
+const runs = Number(values.runs)
+const concurrency = Number(values.concurrency)
+const durations: number[] = []
+let requests = 0
+let failures = 0
+
+interface Reply {
+  readonly status: number
+  readonly body: string
+}
+
+function call(method: string, path: string, agent: Agent | false, body?: string): Promise<Reply> {
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> =
+      body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    const req = request({ host: base.hostname, port: base.port, method, path, headers, agent, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        requests++
+        if (values.timings) durations.push(performance.now() - started)
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.end(body)
+  })
+}
+
+async function crudRun(index: number): Promise<void> {
+  const agent = values.conn === 'run' ? new Agent({ keepAlive: true, maxSockets: 1 }) : false
+  try {
+    const created = await call('POST', '/items', agent, JSON.stringify({ name: `floor-${index}` }))
+    const id = (JSON.parse(created.body) as { id: string }).id
+    const read = await call('GET', `/items/${id}`, agent)
+    if (created.status !== 201 || read.status !== 200 || (JSON.parse(read.body) as { id: string }).id !== id) failures++
+    const deleted = await call('DELETE', `/items/${id}`, agent)
+    if (deleted.status !== 204) failures++
+  } catch {
+    failures++
+  } finally {
+    if (agent) agent.destroy()
+  }
+}
+
+let next = 0
+async function worker(): Promise<void> {
+  while (next < runs) await crudRun(next++)
+}
+await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, worker))
+process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)

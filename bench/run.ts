@@ -1,0 +1,149 @@
+/**
+ * `npm run bench [-- --quick]`: measures smokeprobe side by side with a
+ * floor node:http client and Prometheus blackbox_exporter against one local
+ * target, prints the results as Markdown and (full run only) writes them to
+ * BENCHMARKS.md. Every child is ended by pid; every loop is bounded.
+ */
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { type AccuracyRow, measureAccuracy } from './accuracy.ts'
+import { type BlackboxResult, measureBlackbox } from './blackbox.ts'
+import { type CapacityPlan, type CapacityRow, measureCapacity } from './capacity.ts'
+import { type CpuResult, measureCpu, probesFor } from './cpu.ts'
+import { type LoadRow, measureLoad } from './load.ts'
+import { killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
+import { renderReport } from './report.ts'
+
+export interface BenchPlan {
+  readonly quick: boolean
+  readonly cpuRequests: readonly number[]
+  readonly cpuRepeats: number
+  readonly capacitySteps: readonly number[]
+  readonly capacity: CapacityPlan
+  /** NODE_OPTIONS for a second daemon at 1,000 probes, to compare peak RSS; null to skip. */
+  readonly rssVariant: string | null
+  readonly accuracy: readonly { inFlight: number; runs: number }[]
+  readonly accuracyRepeats: number
+  readonly delayMs: number
+  readonly loadFiles: number
+  readonly loadRepeats: number
+}
+
+/** The daemon's recommended young-generation cap (bin/probe.js and the Dockerfile set it; see BENCHMARKS.md). */
+export const SEMI_SPACE_OPTION = '--max-semi-space-size=8'
+
+const FULL: BenchPlan = {
+  quick: false,
+  cpuRequests: [1_000, 10_000],
+  cpuRepeats: 3,
+  capacitySteps: [250, 500, 1_000, 1_500, 2_000],
+  capacity: { warmupSeconds: 10, windowSeconds: 30, scrapes: 5 },
+  rssVariant: SEMI_SPACE_OPTION,
+  accuracy: [
+    { inFlight: 10, runs: 300 },
+    { inFlight: 200, runs: 2_000 },
+  ],
+  accuracyRepeats: 3,
+  delayMs: 100,
+  loadFiles: 1_000,
+  loadRepeats: 3,
+}
+
+const QUICK: BenchPlan = {
+  ...FULL,
+  quick: true,
+  cpuRequests: [1_000],
+  cpuRepeats: 1,
+  capacitySteps: [1_000],
+  capacity: { warmupSeconds: 5, windowSeconds: 10, scrapes: 3 },
+  rssVariant: null,
+  accuracy: [
+    { inFlight: 10, runs: 100 },
+    { inFlight: 200, runs: 600 },
+  ],
+  accuracyRepeats: 1,
+  loadRepeats: 1,
+}
+
+export interface BenchResults {
+  readonly plan: BenchPlan
+  readonly startedAt: Date
+  readonly seconds: number
+  readonly cpu: CpuResult
+  readonly blackbox: readonly BlackboxResult[]
+  readonly capacity: readonly CapacityRow[]
+  readonly accuracy: readonly AccuracyRow[]
+  readonly load: LoadRow
+}
+
+async function startTarget(delayMs: number): Promise<{ target: Started; url: string }> {
+  const target = start(NODE, [path.join(ROOT, 'bench', 'target.ts'), '--delay', String(delayMs)])
+  const match = await waitForOutput(target, /listening (\d+)/, 10_000)
+  return { target, url: `http://127.0.0.1:${match[1]}` }
+}
+
+function progress(text: string): void {
+  process.stderr.write(`bench: ${text}\n`)
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
+  const plan = values.quick ? QUICK : FULL
+  const startedAt = new Date()
+  const fast = await startTarget(0)
+  const slow = await startTarget(plan.delayMs)
+  try {
+    progress(`CPU per request: run --once and the floor client (${plan.cpuRequests.join(', ')} requests, ${plan.cpuRepeats} repeats)`)
+    const cpu = await measureCpu(fast.url, plan.cpuRequests, plan.cpuRepeats)
+    progress('CPU per probe: blackbox_exporter')
+    const blackbox = await measureBlackbox(
+      fast.url,
+      plan.cpuRequests.map(probesFor).map((n) => n * 3),
+      cpu.concurrency,
+    )
+    const capacity: CapacityRow[] = []
+    for (const probes of plan.capacitySteps) {
+      progress(`daemon capacity: ${probes} probes at 5 s`)
+      const row = await measureCapacity(fast.url, probes, plan.capacity)
+      capacity.push(row)
+      // Steps above the first that fails would only fail worse.
+      if (row.onTime < 0.99) break
+    }
+    if (plan.rssVariant) {
+      progress(`daemon at 1000 probes with NODE_OPTIONS=${plan.rssVariant}`)
+      capacity.push(await measureCapacity(fast.url, 1_000, plan.capacity, plan.rssVariant))
+    }
+    progress(`timing accuracy: ${plan.delayMs} ms injected delay`)
+    const accuracy = await measureAccuracy(slow.url, plan.delayMs, plan.accuracy, plan.accuracyRepeats)
+    progress(`loading and validating ${plan.loadFiles} probe files`)
+    const load = await measureLoad(plan.loadFiles, plan.loadRepeats)
+    const results: BenchResults = {
+      plan,
+      startedAt,
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      cpu,
+      blackbox,
+      capacity,
+      accuracy,
+      load,
+    }
+    const report = renderReport(results)
+    process.stdout.write(`${report}\n`)
+    if (!plan.quick) {
+      await writeFile(path.join(ROOT, 'BENCHMARKS.md'), report)
+      progress('wrote BENCHMARKS.md')
+    } else progress('quick run: BENCHMARKS.md left as it is')
+  } finally {
+    await stop(fast.target)
+    await stop(slow.target)
+  }
+}
+
+try {
+  await main()
+} catch (error) {
+  killAll()
+  process.stderr.write(`bench: failed: ${(error as Error).stack ?? String(error)}\n`)
+  process.exitCode = 1
+}
