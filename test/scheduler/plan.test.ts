@@ -1,7 +1,6 @@
-import { createTask } from 'node-cron'
 import { describe, expect, test } from 'vitest'
 import { shardOf } from '../../src/daemon/shard.ts'
-import { describeSchedule, intervalCron, missedTolerance, planOf, stableOffset, timingKey } from '../../src/scheduler/plan.ts'
+import { describeSchedule, missedTolerance, planOf, stableOffset, timingKey } from '../../src/scheduler/plan.ts'
 
 const names = Array.from({ length: 120 }, (_, i) => `probe-${i}`)
 
@@ -9,17 +8,19 @@ describe('stableOffset', () => {
   test('is the same for the same name, every time', () => {
     for (const name of names) expect(stableOffset(name, 60_000)).toBe(stableOffset(name, 60_000))
     // Pinned, so a change of hash (which moves every probe in production) is a deliberate one.
-    expect([stableOffset('items-crud', 60_000), stableOffset('health', 60_000)]).toEqual([29_000, 37_000])
+    expect([stableOffset('items-crud', 60_000), stableOffset('health', 60_000)]).toEqual([14_069, 39_157])
   })
 
-  test('lies within the interval, in whole seconds when the interval is whole seconds', () => {
+  test('lies within the interval, to the millisecond', () => {
     for (const name of names) {
       const offset = stableOffset(name, 300_000)
       expect(offset).toBeGreaterThanOrEqual(0)
       expect(offset).toBeLessThan(300_000)
-      expect(offset % 1000).toBe(0)
+      expect(Number.isInteger(offset)).toBe(true)
       expect(stableOffset(name, 1500)).toBeLessThan(1500)
     }
+    // Whole-second offsets would put these 120 probes into 5 instants; milliseconds keep them apart.
+    expect(new Set(names.map((name) => stableOffset(name, 5_000))).size).toBeGreaterThanOrEqual(115)
   })
 
   test('spreads probes across the interval instead of second 0', () => {
@@ -30,60 +31,14 @@ describe('stableOffset', () => {
 
   test('is independent of the sharding hash: one shard still uses every residue', () => {
     const shard0 = names.concat(Array.from({ length: 240 }, (_, i) => `extra-${i}`)).filter((name) => shardOf(name, 3) === 0)
-    const residues = new Set(shard0.map((name) => (stableOffset(name, 60_000) / 1000) % 3))
+    const residues = new Set(shard0.map((name) => Math.floor(stableOffset(name, 60_000) / 1000) % 3))
     expect(residues).toEqual(new Set([0, 1, 2]))
   })
 })
 
-describe('intervalCron', () => {
-  test.each([
-    [1_000, 0, '0-59/1 * * * * *'],
-    [10_000, 3_000, '3-59/10 * * * * *'],
-    [30_000, 29_000, '29-59/30 * * * * *'],
-    [60_000, 17_000, '17 * * * * *'],
-    [300_000, 137_000, '17 2-59/5 * * * *'],
-    [3_600_000, 1_000_000, '40 16 * * * *'],
-    [21_600_000, 7_384_000, '4 3 2-23/6 * * *'],
-    [86_400_000, 50_000_000, '20 53 13 * * *'],
-  ])('every %i ms at offset %i ms is %s', (interval, offset, expression) => {
-    expect(intervalCron(interval, offset)).toBe(expression)
-  })
-
-  test.each([
-    [45_000, 'does not divide a minute'],
-    [90_000, 'is not whole minutes dividing an hour'],
-    [420_000, '7 minutes does not divide an hour'],
-    [1_500, 'is not whole seconds'],
-    [5 * 3_600_000, '5 hours does not divide a day'],
-    [2 * 86_400_000, 'is longer than a day'],
-  ])('every %i ms has no even cron expression: it %s', (interval) => {
-    expect(intervalCron(interval, 0)).toBeNull()
-  })
-
-  test('fires on the same epoch-aligned grid as the timer loop would', () => {
-    for (const [interval, name] of [
-      [10_000, 'a'],
-      [300_000, 'b'],
-      [3_600_000, 'c'],
-      [21_600_000, 'd'],
-    ] as const) {
-      const offset = stableOffset(name, interval)
-      const task = createTask(intervalCron(interval, offset)!, () => {}, { timezone: 'UTC' })
-      const runs = task.getNextRuns(4).map((date) => date.getTime())
-      void task.destroy()
-      for (const run of runs) expect((run - offset) % interval, `${interval} ${offset}`).toBe(0)
-      for (let i = 1; i < runs.length; i++) expect(runs[i]! - runs[i - 1]!).toBe(interval)
-    }
-  })
-})
-
 describe('planOf', () => {
-  test('uses cron when the interval divides evenly, the timer loop otherwise, and a schedule as is', () => {
-    expect(planOf({ name: 'a', intervalMs: 60_000 })).toEqual({
-      kind: 'cron',
-      expression: expect.stringMatching(/^\d+ \* \* \* \* \*$/),
-      offsetMs: expect.any(Number),
-    })
+  test('uses the timer loop at the stable offset for an interval, and node-cron for a schedule as is', () => {
+    expect(planOf({ name: 'a', intervalMs: 60_000 })).toEqual({ kind: 'timer', intervalMs: 60_000, offsetMs: stableOffset('a', 60_000) })
     expect(planOf({ name: 'a', intervalMs: 45_000 })).toEqual({ kind: 'timer', intervalMs: 45_000, offsetMs: stableOffset('a', 45_000) })
     expect(planOf({ name: 'a', intervalMs: null, schedule: '0 9 * * 1-5' })).toEqual({
       kind: 'cron',
