@@ -1,11 +1,12 @@
 /**
  * SIGTERM/SIGINT on a real `probe run`: exit 0 within a bound, the state
- * file saved as it stood, and a run cut short by shutdown counted as
- * neither success nor failure (SPEC).
+ * file saved as it stood, a run cut short by shutdown counted as neither
+ * success nor failure (SPEC), a delivery still hanging saved for the next
+ * start, and a second signal quitting at once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanups, exitOf, probeFile, probeMetrics, readState, spawnDaemon, waitFor, writeConfig } from './harness.ts'
-import { startTarget } from './sinks.ts'
+import { Cleanups, exitOf, probeFile, probeMetrics, readState, spawnDaemon, startRuntime, waitFor, writeConfig } from './harness.ts'
+import { startTarget, startWebhookSink } from './sinks.ts'
 
 const cleanups = new Cleanups()
 afterEach(() => cleanups.run())
@@ -57,4 +58,44 @@ describe('shutdown on a signal', () => {
     expect(messages.filter((msg) => msg === 'probe run failed')).toHaveLength(failures)
     expect(messages).toContain('aborting runs still going after the shutdown grace')
   }, 45_000)
+
+  // In-process so the flush bound can be short; the same stop() runs on SIGTERM.
+  it('saves a delivery still hanging at shutdown for the next start, which delivers it once', async () => {
+    const target = await startTarget('fail')
+    const hook = await startWebhookSink('hang')
+    cleanups.defer(() => Promise.all([target.close(), hook.close()]))
+    const config = await writeConfig(cleanups, {
+      probes: [probeFile({ name: 'api', target: target.url })],
+      alerting: {
+        defaults: { failureThreshold: 2, channels: ['hook'] },
+        channels: { hook: { type: 'webhook', url: hook.url, timeout: '60s' } },
+      },
+    })
+    const first = await startRuntime(cleanups, config, { flushMs: 300 })
+    await waitFor('the firing attempt hanging', () => hook.hanging().length > 0)
+    await first.stop()
+    const saved = (await readState(config))?.outbox as { notification: { event: string } }[]
+    expect(saved.map((entry) => entry.notification.event)).toEqual(['firing'])
+
+    hook.mode = 'ok'
+    const second = await startRuntime(cleanups, config)
+    await waitFor('the firing delivered', () => hook.delivered().length > 0)
+    await waitFor('two failed runs after the restart', async () => (await probeMetrics(second.url, 'api')).runsFailed >= 2)
+    expect(hook.delivered().map((p) => p.event)).toEqual(['firing'])
+    expect(new Set(hook.requests.map((r) => (JSON.parse(r.body) as { id: string }).id)).size).toBe(1)
+  })
+
+  it('exits at once with 1 on a second signal while still draining', async () => {
+    const target = await startTarget('hang')
+    cleanups.defer(() => target.close())
+    const probe = probeFile({ name: 'slow', target: target.url, schedule: '* * * * * *', timeout: '20s' })
+    const config = await writeConfig(cleanups, { probes: [probe], alerting: { channels: {} } })
+    const daemon = await spawnDaemon(cleanups, config)
+    await waitFor('a run hanging on the target', () => target.requests.length > 0)
+    daemon.process.kill('SIGTERM')
+    await waitFor('the drain to begin', () => daemon.logs().some((line) => line.msg === 'waiting for runs in flight'))
+    daemon.process.kill('SIGTERM')
+    // Well inside the run grace: the second signal did not wait for it.
+    expect(await exitOf(daemon, RUN_GRACE_MS / 2)).toEqual({ code: 1, signal: null })
+  }, 30_000)
 })
