@@ -1,14 +1,12 @@
 /**
- * Drives the daemon the two ways users meet it: in-process through
- * `createRuntime` (short delivery backoff, fast shutdown) and as the real
- * `probe` process (signals, exit codes, logs on stdout). Also writes the
- * probe and alerting files and reads /metrics and /api/probes.
+ * Drives the daemon in-process through `createRuntime` (short delivery
+ * backoff, fast shutdown); writes the probe and alerting files and reads
+ * /metrics, /api/probes and the state file. The real `probe` process is in
+ * child.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { DestinationStream } from 'pino'
 import { stringify } from 'yaml'
 import type { RetryPolicy } from '../../src/alerting/delivery.ts'
@@ -19,11 +17,6 @@ import { createRuntime, type Runtime } from '../../src/daemon/runtime.ts'
 import { createLogger } from '../../src/log.ts'
 import type { ProbeStatus } from '../../src/server/status.ts'
 import { parseSamples, type Sample, value } from '../metrics/exposition.ts'
-
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-/** The project's Node 24 (the `node` on PATH may be older). */
-export const NODE = path.join(ROOT, 'node_modules/.bin/node')
-export const PROBE_BIN = path.join(ROOT, 'bin/probe.js')
 
 /** Teardown steps of one test, run last-registered first. */
 export class Cleanups {
@@ -229,90 +222,4 @@ export async function readState(
 ): Promise<{ probes: Record<string, { state: { kind: string; failures?: number } }>; outbox: unknown[] } | null> {
   const text = await readFile(config.stateFile, 'utf8').catch(() => null)
   return text === null ? null : JSON.parse(text)
-}
-
-export interface Child {
-  readonly process: ChildProcess
-  readonly url: string
-  stdout(): string
-  stderr(): string
-  /** Parsed JSON log lines from stdout. */
-  logs(): { msg: string; level: number; [field: string]: unknown }[]
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-/** A minimal environment for a child: no vitest variables, only what the test gives. */
-function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env }
-}
-
-function spawnProbe(args: readonly string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(NODE, [PROBE_BIN, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-  const out = { stdout: '', stderr: '' }
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out.stdout += chunk
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    out.stderr += chunk
-  })
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  )
-  return { child, out, exit }
-}
-
-/** `probe run` as a real process against `config`; resolves once it logged `smokeprobe started`. Killed by `cleanups`. */
-export async function spawnDaemon(
-  cleanups: Cleanups,
-  config: Config,
-  env: Record<string, string> = {},
-  extra: string[] = [],
-): Promise<Child> {
-  const args = ['run', '--probes', config.probesDir, '--alerting', config.alertingFile, '--state-dir', config.stateDir]
-  const { child, out, exit } = spawnProbe([...args, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...extra], config.dir, env)
-  let exited = false
-  void exit.then(() => {
-    exited = true
-  })
-  cleanups.defer(async () => {
-    if (exited) return
-    child.kill('SIGKILL')
-    await exit
-  })
-  const logs = () =>
-    out.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { msg: string; level: number; [field: string]: unknown })
-  const started = await waitFor(
-    'the daemon to log "smokeprobe started"',
-    () => {
-      if (exited) throw new Error(`probe run exited early:\n${out.stdout}\n${out.stderr}`)
-      return logs().find((line) => line.msg === 'smokeprobe started')
-    },
-    30_000,
-  )
-  return { process: child, url: String(started.url), stdout: () => out.stdout, stderr: () => out.stderr, logs, exit }
-}
-
-/** Waits, bounded, for a child to exit. */
-export async function exitOf(child: Child, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`probe run did not exit within ${timeoutMs} ms`)), timeoutMs)
-  })
-  try {
-    return await Promise.race([child.exit, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** A `probe` command to completion (bounded); for validate and for runs that must refuse to start. */
-export async function probeCli(args: readonly string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 30_000) {
-  const { child, out, exit } = spawnProbe(args, cwd, env)
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const { code, signal } = await exit
-  clearTimeout(timer)
-  return { code, signal, stdout: out.stdout, stderr: out.stderr }
 }

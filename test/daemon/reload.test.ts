@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import type { Sample } from '../metrics/exposition.ts'
+import { spawnDaemon } from './child.ts'
 import {
   apiProbe,
   apiProbes,
@@ -17,7 +18,6 @@ import {
   probeFile,
   probeMetrics,
   scrape,
-  spawnDaemon,
   startRuntime,
   waitFor,
   writeConfig,

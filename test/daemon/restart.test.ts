@@ -5,7 +5,8 @@
  * thing the two share.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanups, type Config, exitOf, probeFile, probeMetrics, readState, spawnDaemon, waitFor, writeConfig } from './harness.ts'
+import { exitOf, spawnDaemon } from './child.ts'
+import { Cleanups, type Config, probeFile, probeMetrics, readState, waitFor, writeConfig } from './harness.ts'
 import { startTarget, startWebhookSink, type Target, type WebhookSink } from './sinks.ts'
 
 const cleanups = new Cleanups()

@@ -6,7 +6,8 @@
  * /metrics, /api/probes, the status page, and what each channel received.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanups, probeMetrics, spawnDaemon, waitFor, writeConfig } from './harness.ts'
+import { spawnDaemon } from './child.ts'
+import { Cleanups, probeMetrics, waitFor, writeConfig } from './harness.ts'
 import { SMTP_USER, startPagerDutySink, startSmtpSink, startTarget, startWebhookSink } from './sinks.ts'
 
 const cleanups = new Cleanups()

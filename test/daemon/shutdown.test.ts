@@ -5,7 +5,8 @@
  * start, and a second signal quitting at once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanups, exitOf, probeFile, probeMetrics, readState, spawnDaemon, startRuntime, waitFor, writeConfig } from './harness.ts'
+import { exitOf, spawnDaemon } from './child.ts'
+import { Cleanups, probeFile, probeMetrics, readState, startRuntime, waitFor, writeConfig } from './harness.ts'
 import { startTarget, startWebhookSink } from './sinks.ts'
 
 const cleanups = new Cleanups()

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanups, probeCli, probeFile, writeConfig } from './harness.ts'
+import { probeCli } from './child.ts'
+import { Cleanups, probeFile, writeConfig } from './harness.ts'
 
 const cleanups = new Cleanups()
 afterEach(() => cleanups.run())
