@@ -95,12 +95,12 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
   function logRun(result: RunResult): void {
     const fields = { probe: result.probe, runId: result.runId, outcome: result.outcome, durationMs: Math.round(result.durationMs) }
+    // A pass is logged by the engine at debug; a failure is worth a line at the default level.
     if (result.failure)
       logger.warn(
         { ...fields, step: result.failure.step, reason: result.failure.reason, error: result.failure.message },
         'probe run failed',
       )
-    else logger.debug(fields, 'probe run finished')
   }
 
   function syncMetrics(next: Active, previous: Active | null): void {

@@ -16,8 +16,14 @@ function schema(context: TemplateContext) {
       host: Text,
       /** @defaultValue 587 (465 when secure) */
       port: z
-        .union([z.int(), Text.transform(Number)])
-        .pipe(z.int('expected a port number').min(1).max(65535))
+        // A port from the environment arrives as text; say what it was rather than "got null" for NaN.
+        .union([z.int(), Text.transform((text) => (/^\d+$/.test(text.trim()) ? Number(text) : text))])
+        .pipe(
+          z
+            .int({ error: (issue) => `expected a port number (1-65535), got ${JSON.stringify(issue.input)}` })
+            .min(1)
+            .max(65535),
+        )
         .optional(),
       /** Implicit TLS (port 465). @defaultValue false */
       secure: z.boolean().default(false),
