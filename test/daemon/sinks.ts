@@ -7,7 +7,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { SMTPServer } from 'smtp-server'
+import * as smtp from '../support/smtp-sink.ts'
 
 /** A node:http server on 127.0.0.1 that can go down (connections refused) and come back on the same port. */
 class Loopback {
@@ -199,9 +199,7 @@ export async function startPagerDutySink(script: number[] = []): Promise<PagerDu
   })
 }
 
-export interface Mail {
-  readonly to: string[]
-  readonly raw: string
+export interface Mail extends smtp.Mail {
   /** The `X-Smokeprobe-Event` header. */
   readonly event: string
   readonly subject: string
@@ -223,44 +221,26 @@ export const SMTP_USER = 'smokeprobe'
 
 /** A real SMTP server on 127.0.0.1: plain SMTP; auth optional, but when given it must be `SMTP_USER` and `password`. */
 export async function startSmtpSink(options: { password?: string } = {}): Promise<SmtpSink> {
-  const sink = { mode: 'ok' as SmtpMode, inbox: [] as Mail[], refused: 0 }
-  const server = new SMTPServer({
-    logger: false,
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    authOptional: true,
-    onAuth(auth, _session, callback) {
-      if (auth.username === SMTP_USER && auth.password === options.password) callback(null, { user: auth.username })
-      else callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }))
-    },
-    onMailFrom(_address, _session, callback) {
-      if (sink.mode === 'ok') return callback()
+  const server = await smtp.startSmtpSink({
+    user: SMTP_USER,
+    password: options.password,
+    mailFrom() {
+      if (sink.mode === 'ok') return undefined
       sink.refused++
-      callback(Object.assign(new Error('Try again later'), { responseCode: 451 }))
-    },
-    onData(stream, session, callback) {
-      let raw = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (chunk: string) => {
-        raw += chunk
-      })
-      stream.on('end', () => {
-        sink.inbox.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-          event: header(raw, 'x-smokeprobe-event'),
-          subject: header(raw, 'subject'),
-        })
-        callback()
-      })
+      return 451
     },
   })
-  server.listen(0, '127.0.0.1')
-  await once(server.server, 'listening')
-  return Object.assign(sink, {
-    port: (server.server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  })
+  const sink: SmtpSink = {
+    port: server.port,
+    mode: 'ok',
+    refused: 0,
+    // Read from the server's inbox on each access, so a test sees mails that arrived since.
+    get inbox() {
+      return server.inbox.map((mail) => ({ ...mail, event: header(mail.raw, 'x-smokeprobe-event'), subject: header(mail.raw, 'subject') }))
+    },
+    close: () => server.close(),
+  }
+  return sink
 }
 
 /** A header of a raw mail, folded lines joined. */

@@ -1,72 +1,23 @@
 import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Channel } from '../../../src/alerting/channel.ts'
 import { email } from '../../../src/alerting/channels/email.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
 import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
-
-interface Mail {
-  readonly from: string
-  readonly to: string[]
-  readonly raw: string
-}
-
-interface SinkOptions {
-  /** An SMTP reply code to refuse this recipient with. */
-  readonly rcpt?: (address: string) => number | undefined
-  /** An SMTP reply code to refuse the message with, after DATA. */
-  readonly data?: number
-}
+import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from '../../support/smtp-sink.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()))
 })
 
-function smtpError(responseCode: number): Error {
-  return Object.assign(new Error(responseCode < 500 ? 'Try again later' : 'Refused for good'), { responseCode })
-}
-
-/** A real SMTP server on 127.0.0.1: plain SMTP, PLAIN auth with user `probe` and the env password. */
-async function smtpSink(options: SinkOptions = {}) {
-  const inbox: Mail[] = []
-  const server = new SMTPServer({
-    logger: false,
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    authOptional: true,
-    onAuth(auth, _session, callback) {
-      if (auth.username === 'probe' && auth.password === ENV.SMTP_PASS) callback(null, { user: auth.username })
-      else callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }))
-    },
-    onRcptTo(address, _session, callback) {
-      const code = options.rcpt?.(address.address)
-      callback(code === undefined ? null : smtpError(code))
-    },
-    onData(stream, session, callback) {
-      let raw = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (chunk: string) => {
-        raw += chunk
-      })
-      stream.on('end', () => {
-        if (options.data !== undefined) return callback(smtpError(options.data))
-        inbox.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-        })
-        callback()
-      })
-    },
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server.server, 'listening')
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { port: (server.server.address() as AddressInfo).port, inbox }
+/** The sink every test sends to: user `probe` with the env password; closed after the test. */
+async function smtpSink(refusals: Pick<SmtpSinkOptions, 'rcpt' | 'data'> = {}): Promise<SmtpSink> {
+  const sink = await startSmtpSink({ user: 'probe', password: ENV.SMTP_PASS, ...refusals })
+  cleanups.push(() => sink.close())
+  return sink
 }
 
 /** Accepts connections and never says a word: no SMTP greeting. */
