@@ -1,91 +1,15 @@
 import { describe, expect, test } from 'vitest'
 import { formatReport, formatTimings, jsonReport } from '../../src/cli/report.ts'
 import { COLOR, PLAIN, styleFor } from '../../src/cli/style.ts'
-import type { RunResult } from '../../src/probe/result.ts'
+import { abortedRun, failedRun, passedRun } from '../support/run-results.ts'
 import { Capture } from './helpers.ts'
-
-const passed: RunResult = {
-  probe: 'items-crud',
-  runId: 'a1b2c3d4',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  durationMs: 182.4,
-  outcome: 'success',
-  failure: null,
-  steps: [
-    {
-      name: 'create',
-      cleanup: false,
-      status: 'passed',
-      request: { method: 'POST', url: 'http://127.0.0.1:8080/items' },
-      response: { status: 201, bytes: 48 },
-      durationMs: 41.2,
-      timings: { dnsMs: 1, connectMs: 2.4, firstByteMs: 30, transferMs: 1 },
-    },
-    {
-      name: 'delete',
-      cleanup: true,
-      status: 'passed',
-      request: { method: 'DELETE', url: 'http://127.0.0.1:8080/items/7' },
-      response: { status: 204, bytes: 0 },
-      durationMs: 9,
-      timings: { firstByteMs: 8, transferMs: 0 },
-    },
-  ],
-}
-
-const failure = { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' } as const
-const failed: RunResult = {
-  probe: 'orders',
-  runId: 'e5f6a7b8',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  durationMs: 5_012,
-  outcome: 'failure',
-  failure,
-  steps: [
-    {
-      name: 'read',
-      cleanup: false,
-      status: 'failed',
-      request: { method: 'GET', url: 'https://***/orders/1' },
-      response: { status: 500, bytes: 2048 },
-      durationMs: 120,
-      timings: { dnsMs: 3, connectMs: 10, tlsMs: 25, firstByteMs: 80, transferMs: 2 },
-      failure,
-    },
-    { name: 'update', cleanup: false, status: 'skipped', skipReason: 'skipped: an earlier step failed', durationMs: 0, timings: {} },
-    {
-      name: 'delete',
-      cleanup: true,
-      status: 'skipped',
-      skipReason: 'skipped: {{ orderId }} was never captured',
-      durationMs: 0,
-      timings: {},
-    },
-  ],
-}
-
-const aborted: RunResult = {
-  ...passed,
-  probe: 'slow',
-  outcome: 'aborted',
-  steps: [
-    {
-      name: 'create',
-      cleanup: false,
-      status: 'skipped',
-      skipReason: 'skipped: the run was aborted by shutdown',
-      durationMs: 0,
-      timings: {},
-    },
-  ],
-}
 
 describe('the run --once report', () => {
   test('shows each probe’s verdict, each step with its request, status and timings, and why a step failed or was skipped', () => {
     const text = formatReport(
       [
-        { result: passed, file: 'probes/items.yaml' },
-        { result: failed, file: 'probes/orders.yaml' },
+        { result: passedRun, file: 'probes/items.yaml' },
+        { result: failedRun, file: 'probes/orders.yaml' },
       ],
       PLAIN,
       5_100,
@@ -108,15 +32,15 @@ describe('the run --once report', () => {
   })
 
   test('an aborted run is neither passed nor failed, and is counted apart', () => {
-    const text = formatReport([{ result: aborted }], PLAIN, 10)
+    const text = formatReport([{ result: abortedRun }], PLAIN, 10)
     expect(text).toContain('ABORTED slow  182 ms')
     expect(text).toContain('  - create  skipped: the run was aborted by shutdown')
     expect(text).toContain('0 passed, 0 failed, 1 aborted of 1 probe in 10 ms')
   })
 
   test('colours only with the colour style', () => {
-    expect(formatReport([{ result: failed }], PLAIN, 1)).not.toContain('\u001b[')
-    const coloured = formatReport([{ result: failed }], COLOR, 1)
+    expect(formatReport([{ result: failedRun }], PLAIN, 1)).not.toContain('\u001b[')
+    const coloured = formatReport([{ result: failedRun }], COLOR, 1)
     expect(coloured).toContain('\u001b[31mFAIL\u001b[39m')
     expect(coloured).toContain('\u001b[31mread: expected status 200, got 500\u001b[39m')
   })
@@ -136,13 +60,13 @@ describe('the run --once report', () => {
 
 describe('the --json document', () => {
   test('is versioned and counts passed and not passed runs', () => {
-    const document = jsonReport([passed, failed, aborted], new Date('2026-01-01T00:00:05Z'))
+    const document = jsonReport([passedRun, failedRun, abortedRun], new Date('2026-01-01T00:00:05Z'))
     expect(document).toEqual({
       version: 1,
       generatedAt: '2026-01-01T00:00:05.000Z',
       passed: 1,
       failed: 2,
-      results: [passed, failed, aborted],
+      results: [passedRun, failedRun, abortedRun],
     })
   })
 })

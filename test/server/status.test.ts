@@ -1,38 +1,21 @@
 import { describe, expect, test } from 'vitest'
-import type { RunResult } from '../../src/probe/result.ts'
 import { escapeHtml } from '../../src/server/page.ts'
 import { lastRunStatus } from '../../src/server/status.ts'
+import { failedRun } from '../support/run-results.ts'
 
 describe('status', () => {
   test('lastRunStatus keeps the summary and leaves requests, responses and timings out', () => {
-    const failure = { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' } as const
-    const result: RunResult = {
-      probe: 'items-crud',
-      runId: 'r1',
+    expect(lastRunStatus(failedRun)).toEqual({
+      runId: 'e5f6a7b8',
       startedAt: '2026-01-01T00:00:00.000Z',
-      durationMs: 12,
+      durationMs: 5_012,
       outcome: 'failure',
-      failure,
+      failure: { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' },
       steps: [
-        {
-          name: 'read',
-          cleanup: false,
-          status: 'failed',
-          durationMs: 12,
-          timings: { firstByteMs: 3 },
-          request: { method: 'GET', url: 'http://api.test/items/1' },
-          response: { status: 500, bytes: 2 },
-          failure,
-        },
+        { name: 'read', status: 'failed', durationMs: 120 },
+        { name: 'update', status: 'skipped', durationMs: 0 },
+        { name: 'delete', status: 'skipped', durationMs: 0 },
       ],
-    }
-    expect(lastRunStatus(result)).toEqual({
-      runId: 'r1',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      durationMs: 12,
-      outcome: 'failure',
-      failure,
-      steps: [{ name: 'read', status: 'failed', durationMs: 12 }],
     })
   })
 
