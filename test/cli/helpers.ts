@@ -6,6 +6,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { CliIo } from '../../src/cli/io.ts'
 import { runCli } from '../../src/cli/program.ts'
+import { crudProbeFile } from '../support/crud-probe.ts'
 
 /** A stream that keeps what is written, optionally pretending to be a terminal. */
 export class Capture extends Writable {
@@ -114,28 +115,5 @@ export async function startCrudServer(token: string): Promise<CrudServer> {
   }
 }
 
-export const CRUD_PROBE = `name: items-crud
-timeout: 5s
-vars:
-  base: "{{ env.API_URL }}"
-defaults:
-  headers:
-    authorization: "Bearer {{ env.API_TOKEN }}"
-steps:
-  - name: create
-    request:
-      method: POST
-      url: "{{ base }}/items"
-      json: { name: "smoke-{{ run.id }}" }
-    expect:
-      status: 201
-      json: { $.name: "smoke-{{ run.id }}" }
-    capture: { itemId: $.id }
-  - name: read
-    request: { url: "{{ base }}/items/{{ itemId }}" }
-    expect: { status: 200, json: { $.id: "{{ itemId }}" } }
-  - name: delete
-    cleanup: true
-    request: { method: DELETE, url: "{{ base }}/items/{{ itemId }}" }
-    expect: { status: [200, 204] }
-`
+/** The CRUD probe run against `startCrudServer`, with `API_URL` and `API_TOKEN` from the environment. */
+export const CRUD_PROBE = crudProbeFile({ name: 'items-crud', settings: ['timeout: 5s'], urlEnv: 'API_URL', tokenEnv: 'API_TOKEN' })

@@ -7,35 +7,19 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseDocument, stringify, isMap, isSeq, type YAMLMap } from 'yaml'
+import { crudProbeFile } from '../support/crud-probe.ts'
 
 export const PROBE = 'e2e-items'
 export const LOCATION = 'e2e'
 
 /** A CRUD probe every second; its token comes from the environment, so it is a secret that must never leave. */
 export function probeFile(): string {
-  return `name: ${PROBE}
-description: Create, read and delete an item every second
-interval: 1s
-timeout: 900ms
-labels: { team: e2e }
-vars:
-  base: "{{ env.E2E_API_URL }}"
-defaults:
-  headers:
-    authorization: "Bearer {{ env.E2E_API_TOKEN }}"
-steps:
-  - name: create
-    request: { method: POST, url: "{{ base }}/items", json: { name: "smoke-{{ run.id }}" } }
-    expect: { status: 201 }
-    capture: { itemId: $.id }
-  - name: read
-    request: { url: "{{ base }}/items/{{ itemId }}" }
-    expect: { status: 200, json: { $.id: "{{ itemId }}" } }
-  - name: delete
-    cleanup: true
-    request: { method: DELETE, url: "{{ base }}/items/{{ itemId }}" }
-    expect: { status: [200, 204] }
-`
+  return crudProbeFile({
+    name: PROBE,
+    settings: ['description: Create, read and delete an item every second', 'interval: 1s', 'timeout: 900ms', 'labels: { team: e2e }'],
+    urlEnv: 'E2E_API_URL',
+    tokenEnv: 'E2E_API_TOKEN',
+  })
 }
 
 /** Three failures in a row fire (instead of five), so the suite stays short. */
