@@ -47,6 +47,34 @@ const DATA: StoredAlerts = {
   ],
 }
 
+/** DATA with its queued delivery at `attempts`: a save whose content says which one it was. */
+function withAttempts(attempts: number): StoredAlerts {
+  return { ...DATA, outbox: [{ ...DATA.outbox[0]!, attempts }] }
+}
+
+/**
+ * Reads and parses the state file in a loop (bounded) while saves run;
+ * `stop()` resolves to the number of reads, and rejects when a read ever
+ * saw half a file.
+ */
+function readWhileSaving(path: string): { stop(): Promise<number> } {
+  let reading = true
+  let reads = 0
+  const reader = (async () => {
+    while (reading && reads < 100_000) {
+      JSON.parse(await readFile(path, 'utf8'))
+      reads++
+    }
+  })()
+  return {
+    async stop() {
+      reading = false
+      await reader
+      return reads
+    },
+  }
+}
+
 describe('store', () => {
   it('a missing file loads as empty state without a warning', async () => {
     expect(await createStore(join(dir, 'not-yet')).load()).toEqual({ data: EMPTY_ALERTS, warning: null })
@@ -100,19 +128,12 @@ describe('store', () => {
   it('serializes and coalesces a burst of saves: every save settles, the newest data wins, readers never see half a file', async () => {
     const store = createStore(dir)
     await store.save(DATA)
-    let reading = true
-    let reads = 0
-    const reader = (async () => {
-      while (reading && reads < 100_000) {
-        JSON.parse(await readFile(store.path, 'utf8'))
-        reads++
-      }
-    })()
+    const reader = readWhileSaving(store.path)
     // The inode each save sees when it settles: saves that were coalesced
     // settle together, after one rename, so they all see the same file.
     const inodes: number[] = []
     const saves = Array.from({ length: 50 }, (_, i) =>
-      store.save({ ...DATA, outbox: [{ ...DATA.outbox[0]!, attempts: i }] }).then((result) => {
+      store.save(withAttempts(i)).then((result) => {
         inodes.push(statSync(store.path).ino)
         return result
       }),
@@ -120,8 +141,7 @@ describe('store', () => {
     const results = await Promise.all(saves)
     expect(new Set(inodes.slice(1)).size).toBe(1)
     expect(inodes[0]).not.toBe(inodes[1])
-    reading = false
-    await reader
+    const reads = await reader.stop()
     expect(results.every((r) => r.error === null)).toBe(true)
     expect(reads).toBeGreaterThan(0)
     const { data } = await createStore(dir).load()
@@ -132,19 +152,9 @@ describe('store', () => {
   it('replaces the file atomically: a reader never sees half of it', async () => {
     const store = createStore(dir)
     await store.save(DATA)
-    let writing = true
-    let reads = 0
-    const reader = (async () => {
-      while (writing && reads < 100_000) {
-        JSON.parse(await readFile(store.path, 'utf8'))
-        reads++
-      }
-    })()
-    for (let i = 0; i < 40; i++)
-      expect(await store.save({ ...DATA, outbox: [{ ...DATA.outbox[0]!, attempts: i }] })).toEqual({ error: null })
-    writing = false
-    await reader
-    expect(reads).toBeGreaterThan(0)
+    const reader = readWhileSaving(store.path)
+    for (let i = 0; i < 40; i++) expect(await store.save(withAttempts(i))).toEqual({ error: null })
+    expect(await reader.stop()).toBeGreaterThan(0)
     expect(await readdir(dir)).toEqual([STATE_FILE])
   })
 
