@@ -38,6 +38,18 @@ function failedRun(): RunResult {
   })
 }
 
+/** A registry in which every probe_* family has a series: a probe, a failed run, a firing alert, a notification, the outbox and a config. */
+function withEverySeries(location: string | null) {
+  const metrics = createMetrics({ location })
+  metrics.initProbe(PROBE)
+  metrics.recordRun(failedRun())
+  metrics.setAlertState('items-crud', true, 5)
+  metrics.recordNotification('oncall', 'firing', 'sent')
+  metrics.setPending('oncall', 0)
+  metrics.setConfig('abc', true)
+  return metrics
+}
+
 async function scrape(metrics: ReturnType<typeof createMetrics>) {
   const text = await metrics.registry.metrics()
   return { text, samples: parseSamples(text) }
@@ -217,14 +229,7 @@ describe('metrics', () => {
   })
 
   test('--location labels every probe_* series and no process metric', async () => {
-    const metrics = createMetrics({ location: 'eu-west-1' })
-    metrics.initProbe(PROBE)
-    metrics.recordRun(failedRun())
-    metrics.setAlertState('items-crud', false, 1)
-    metrics.recordNotification('oncall', 'firing', 'sent')
-    metrics.setPending('oncall', 0)
-    metrics.setConfig('abc', true)
-    const { samples } = await scrape(metrics)
+    const { samples } = await scrape(withEverySeries('eu-west-1'))
     const probeSamples = samples.filter((s) => s.name.startsWith('probe_'))
     expect(new Set(probeSamples.map((s) => s.name.replace(/_(bucket|sum|count)$/, ''))).size).toBe(14)
     for (const sample of probeSamples) expect(sample.labels.location, sample.name).toBe('eu-west-1')
@@ -251,14 +256,8 @@ describe('metrics', () => {
   const skipPromtool = promtool === undefined && !process.env.CI
   test.skipIf(skipPromtool)('the scrape passes promtool check metrics (skipped: promtool is not installed and CI is not set)', async () => {
     expect(promtool, 'promtool must be installed in CI (apt-get install prometheus)').toBeDefined()
-    const metrics = createMetrics({ location: 'eu-west-1' })
-    metrics.initProbe(PROBE)
-    metrics.recordRun(failedRun())
-    metrics.setAlertState('items-crud', true, 5)
-    metrics.recordNotification('oncall', 'firing', 'sent')
-    metrics.setPending('oncall', 0)
-    metrics.setConfig('abc', true)
-    const check = spawnSync(promtool!, ['check', 'metrics'], { input: await metrics.registry.metrics(), encoding: 'utf8' })
+    const { text } = await scrape(withEverySeries('eu-west-1'))
+    const check = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' })
     expect(check.stdout + check.stderr).toBe('')
     expect(check.status).toBe(0)
   })
