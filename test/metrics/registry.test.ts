@@ -237,11 +237,7 @@ describe('metrics', () => {
   })
 
   test('without --location no series carries a location label', async () => {
-    const metrics = createMetrics({ location: null })
-    metrics.initProbe(PROBE)
-    metrics.recordRun(failedRun())
-    metrics.setConfig('abc', true)
-    const { samples } = await scrape(metrics)
+    const { samples } = await scrape(withEverySeries(null))
     expect(samples.filter((s) => 'location' in s.labels)).toEqual([])
   })
 
