@@ -9,14 +9,19 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net'
 import * as smtp from '../support/smtp-sink.ts'
 
-/** A node:http server on 127.0.0.1 that can go down (connections refused) and come back on the same port. */
+/**
+ * A node:http server on 127.0.0.1 that can go down (connections refused) and
+ * come back on the same port. It records every request, read to its end,
+ * before the handler answers it and sets `answer`.
+ */
 class Loopback {
-  readonly #handler: (req: IncomingMessage, res: ServerResponse, body: string) => void
+  readonly requests: Received[] = []
+  readonly #handler: (req: IncomingMessage, res: ServerResponse, record: Received) => void
   readonly #sockets = new Set<Socket>()
   #server: Server | null = null
   port = 0
 
-  constructor(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
+  constructor(handler: (req: IncomingMessage, res: ServerResponse, record: Received) => void) {
     this.#handler = handler
   }
 
@@ -29,7 +34,12 @@ class Loopback {
     const server = createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (chunk: Buffer) => chunks.push(chunk))
-      req.on('end', () => this.#handler(req, res, Buffer.concat(chunks).toString('utf8')))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 'hang' }
+        this.requests.push(record)
+        this.#handler(req, res, record)
+      })
     })
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket)
@@ -74,11 +84,8 @@ export interface Target {
 
 /** The probed service: `GET /health` answers according to `mode`. */
 export async function startTarget(mode: TargetMode = 'ok'): Promise<Target> {
-  const requests: Received[] = []
-  const target = { mode, requests }
-  const loopback = new Loopback((req, res, body) => {
-    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 'hang' }
-    requests.push(record)
+  const target = { mode }
+  const loopback = new Loopback((req, res, record) => {
     if (target.mode === 'hang') return
     const [status, payload] =
       target.mode === 'ok'
@@ -91,7 +98,7 @@ export async function startTarget(mode: TargetMode = 'ok'): Promise<Target> {
     res.end(JSON.stringify(payload))
   })
   await loopback.up()
-  return Object.assign(target, { url: loopback.url, close: () => loopback.down() })
+  return Object.assign(target, { url: loopback.url, requests: loopback.requests, close: () => loopback.down() })
 }
 
 /** ok: 200; error: 503; hang: never answers; reset: destroys the connection. Refusing is `down()`. */
@@ -126,11 +133,8 @@ export interface WebhookPayload {
 }
 
 export async function startWebhookSink(mode: HttpSinkMode = 'ok'): Promise<WebhookSink> {
-  const requests: Received[] = []
-  const sink = { mode, requests }
-  const loopback = new Loopback((req, res, body) => {
-    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 'hang' }
-    requests.push(record)
+  const sink = { mode }
+  const loopback = new Loopback((req, res, record) => {
     if (sink.mode === 'hang') return
     if (sink.mode === 'reset') {
       record.answer = 'reset'
@@ -142,8 +146,10 @@ export async function startWebhookSink(mode: HttpSinkMode = 'ok'): Promise<Webho
     res.end(sink.mode === 'ok' ? 'ok\n' : 'unavailable\n')
   })
   await loopback.up()
+  const requests = loopback.requests
   return Object.assign(sink, {
     url: loopback.url,
+    requests,
     delivered: () => requests.filter((r) => isSuccess(r.answer)).map((r) => JSON.parse(r.body) as WebhookPayload),
     hanging: () => requests.filter((r) => r.answer === 'hang'),
     down: () => loopback.down(),
@@ -173,11 +179,8 @@ export interface PagerDutySink {
 
 /** The Events API v2 at `/v2/enqueue`: 202 `{status: success}`, unless the script says otherwise. */
 export async function startPagerDutySink(script: number[] = []): Promise<PagerDutySink> {
-  const requests: Received[] = []
-  const sink = { requests, script: [...script], retryAfterSeconds: null as number | null }
-  const loopback = new Loopback((req, res, body) => {
-    const record: Received = { path: req.url ?? '', headers: req.headers, body, at: Date.now(), answer: 202 }
-    requests.push(record)
+  const sink = { script: [...script], retryAfterSeconds: null as number | null }
+  const loopback = new Loopback((_req, res, record) => {
     const scripted = sink.script.shift()
     if (scripted !== undefined) {
       record.answer = scripted
@@ -187,13 +190,16 @@ export async function startPagerDutySink(script: number[] = []): Promise<PagerDu
       res.end(JSON.stringify({ status: 'throttled', message: 'Requests for this service are arriving too quickly' }))
       return
     }
-    const event = JSON.parse(body) as PagerDutyEvent
+    record.answer = 202
+    const event = JSON.parse(record.body) as PagerDutyEvent
     res.writeHead(202, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: event.dedup_key }))
   })
   await loopback.up()
+  const requests = loopback.requests
   return Object.assign(sink, {
     url: `${loopback.url}/v2/enqueue`,
+    requests,
     accepted: () => requests.filter((r) => r.answer === 202).map((r) => JSON.parse(r.body) as PagerDutyEvent),
     close: () => loopback.down(),
   })
