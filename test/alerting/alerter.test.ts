@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -219,7 +219,9 @@ describe('alerter', () => {
       // is now (the doomed instance keeps retrying in the original).
       const afterDeath = await mkdtemp(join(tmpdir(), 'smokeprobe-alerter-reborn-'))
       cleanup.push(afterDeath)
-      await cp(dir, afterDeath, { recursive: true })
+      // Only the state file: the doomed instance keeps saving, and its temp
+      // file may vanish mid-copy; the rename makes the state file itself whole at any instant.
+      await copyFile(join(dir, STATE_FILE), join(afterDeath, STATE_FILE))
       const saved = JSON.parse(await readFile(join(afterDeath, STATE_FILE), 'utf8'))
       expect(saved.outbox.map((e: { notification: Notification }) => e.notification.id)).toEqual([firing?.id])
 
