@@ -24,7 +24,7 @@ export function parseShard(text: string): Shard | string {
   if (!match) return `expected a shard as i/n (e.g. 0/3), got ${JSON.stringify(text)}`
   const index = Number(match[1])
   const count = Number(match[2])
-  if (count < 1 || index >= count)
-    return `shard index must be 0 to ${Math.max(count - 1, 0)} for ${count} shards, got ${JSON.stringify(text)}`
+  if (count < 1) return `the number of shards must be at least 1, got ${JSON.stringify(text)}`
+  if (index >= count) return `shard index must be 0 to ${count - 1} for ${count} shards, got ${JSON.stringify(text)}`
   return { index, count }
 }

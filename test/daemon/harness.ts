@@ -139,6 +139,8 @@ export interface RuntimeOverrides {
   readonly retry?: Partial<RetryPolicy>
   readonly runGraceMs?: number
   readonly flushMs?: number
+  /** Flags other than the files', e.g. `shard` or a state dir of its own. */
+  readonly options?: Partial<CommonOptions>
 }
 
 /** Fast retries, so "down for a while" is seconds, not minutes. */
@@ -161,7 +163,7 @@ export function createInProcess(config: Config, overrides: RuntimeOverrides = {}
   const secrets = new SecretMask()
   const destination = { write: (line: string) => void logs.push(line) } as unknown as DestinationStream
   const runtime = createRuntime({
-    options: options(config),
+    options: options(config, overrides.options),
     env: overrides.env ?? {},
     logger: createLogger({ level: 'debug', secrets, destination }),
     secrets,
