@@ -3,6 +3,7 @@
  * closed loop with a fixed number of runs in flight, by smokeprobe's engine
  * (engine-client.ts) and by the floor client, each in its own process. The
  * error of a request is its reported duration minus the injected delay.
+ * Both clients first make WARMUP_RUNS runs that are not measured.
  */
 import path from 'node:path'
 import { ROOT, runMeasured } from './proc.ts'
@@ -15,6 +16,9 @@ export interface AccuracyRow {
   readonly engine: { readonly p50: number; readonly p99: number; readonly failures: number }
   readonly floor: { readonly p50: number; readonly p99: number; readonly failures: number }
 }
+
+/** Runs made before measuring, by both clients; at least one per run in flight. */
+export const WARMUP_RUNS = 50
 
 interface ClientOutput {
   readonly requests: number
@@ -35,7 +39,7 @@ export async function measureAccuracy(
       const engine: { p50: number; p99: number; failures: number }[] = []
       const floor: { p50: number; p99: number; failures: number }[] = []
       for (let i = 0; i < repeats; i++) {
-        const common = ['--runs', String(runs), '--concurrency', String(inFlight)]
+        const common = ['--runs', String(runs), '--concurrency', String(inFlight), '--warmup', String(Math.max(WARMUP_RUNS, inFlight))]
         engine.push(errors(await client([path.join(ROOT, 'bench', 'engine-client.ts'), '--probes', dir, ...common], targetUrl), delayMs))
         floor.push(
           errors(

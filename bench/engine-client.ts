@@ -10,7 +10,12 @@ import { loadConfig } from '../src/config/load.ts'
 import { runProbe } from '../src/probe/run.ts'
 
 const { values } = parseArgs({
-  options: { probes: { type: 'string' }, runs: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' } },
+  options: {
+    probes: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '0' },
+  },
 })
 const loaded = await loadConfig({ probePaths: [values.probes ?? '.'], alertingPath: null, env: process.env, ignoreChannels: true })
 if (!loaded.ok) throw new Error(`probes did not load: ${JSON.stringify(loaded.diagnostics.slice(0, 3))}`)
@@ -20,18 +25,26 @@ const durations: number[] = []
 let requests = 0
 let failures = 0
 
-let next = 0
-async function worker(): Promise<void> {
-  while (next < runs) {
-    const probe = probes[next++ % probes.length]!
-    const result = await runProbe(probe, { secrets })
-    if (result.outcome !== 'success') failures++
-    for (const step of result.steps) {
-      if (step.status === 'skipped') continue
-      requests++
-      durations.push(step.durationMs)
+async function loop(count: number): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const probe = probes[next++ % probes.length]!
+      const result = await runProbe(probe, { secrets })
+      if (result.outcome !== 'success') failures++
+      for (const step of result.steps) {
+        if (step.status === 'skipped') continue
+        requests++
+        durations.push(step.durationMs)
+      }
     }
   }
+  await Promise.all(Array.from({ length: Math.min(Number(values.concurrency), count) }, worker))
 }
-await Promise.all(Array.from({ length: Math.min(Number(values.concurrency), runs) }, worker))
+// Warm-up runs (JIT, first connections) are made and forgotten: a daemon runs warm.
+await loop(Number(values.warmup))
+durations.length = 0
+requests = 0
+failures = 0
+await loop(runs)
 process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)

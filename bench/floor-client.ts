@@ -3,7 +3,7 @@
  * node:http client that POSTs an item, reads it back and deletes it, parsing
  * the JSON it needs and nothing else. Run as a child process:
  *
- *   node bench/floor-client.ts --url http://127.0.0.1:PORT --runs N --concurrency C [--conn request|run] [--timings]
+ *   node bench/floor-client.ts --url http://127.0.0.1:PORT --runs N --concurrency C [--conn request|run] [--timings] [--warmup W]
  *
  * `--conn request` (default) opens a connection per request (keep-alive
  * off); `--conn run` keeps one connection for the run's three requests, as
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     conn: { type: 'string', default: 'request' },
     timings: { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '0' },
   },
 })
 const base = new URL(values.url ?? 'http://127.0.0.1:1')
@@ -71,9 +72,17 @@ async function crudRun(index: number): Promise<void> {
   }
 }
 
-let next = 0
-async function worker(): Promise<void> {
-  while (next < runs) await crudRun(next++)
+async function loop(count: number): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < count) await crudRun(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
 }
-await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, worker))
+// Warm-up runs (JIT, first connections) are made and forgotten, as with the engine client.
+await loop(Number(values.warmup))
+durations.length = 0
+requests = 0
+failures = 0
+await loop(runs)
 process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)

@@ -21,8 +21,8 @@ export interface BenchPlan {
   readonly cpuRepeats: number
   readonly capacitySteps: readonly number[]
   readonly capacity: CapacityPlan
-  /** NODE_OPTIONS for a second daemon at 1,000 probes, to compare peak RSS; null to skip. */
-  readonly rssVariant: string | null
+  /** NODE_OPTIONS for more daemons at 1,000 probes, to compare peak RSS and CPU with the default heap. */
+  readonly rssVariants: readonly string[]
   readonly accuracy: readonly { inFlight: number; runs: number }[]
   readonly accuracyRepeats: number
   readonly delayMs: number
@@ -30,16 +30,20 @@ export interface BenchPlan {
   readonly loadRepeats: number
 }
 
-/** The daemon's recommended young-generation cap (bin/probe.js and the Dockerfile set it; see BENCHMARKS.md). */
-export const SEMI_SPACE_OPTION = '--max-semi-space-size=8'
+/**
+ * Heap settings measured beside the default: a smaller young generation,
+ * and that plus a capped old generation (a hard limit: sized for about
+ * 1,000 probes of this shape, whose live heap is ~47 MB).
+ */
+export const RSS_VARIANTS = ['--max-semi-space-size=4', '--max-semi-space-size=2 --max-old-space-size=96']
 
 const FULL: BenchPlan = {
   quick: false,
   cpuRequests: [1_000, 10_000],
   cpuRepeats: 3,
-  capacitySteps: [250, 500, 1_000, 1_500, 2_000],
+  capacitySteps: [250, 500, 1_000, 2_000, 3_000, 4_000],
   capacity: { warmupSeconds: 10, windowSeconds: 30, scrapes: 5 },
-  rssVariant: SEMI_SPACE_OPTION,
+  rssVariants: RSS_VARIANTS,
   accuracy: [
     { inFlight: 10, runs: 300 },
     { inFlight: 200, runs: 2_000 },
@@ -57,7 +61,7 @@ const QUICK: BenchPlan = {
   cpuRepeats: 1,
   capacitySteps: [1_000],
   capacity: { warmupSeconds: 5, windowSeconds: 10, scrapes: 3 },
-  rssVariant: null,
+  rssVariants: [],
   accuracy: [
     { inFlight: 10, runs: 100 },
     { inFlight: 200, runs: 600 },
@@ -110,9 +114,9 @@ async function main(): Promise<void> {
       // Steps above the first that fails would only fail worse.
       if (row.onTime < 0.99) break
     }
-    if (plan.rssVariant) {
-      progress(`daemon at 1000 probes with NODE_OPTIONS=${plan.rssVariant}`)
-      capacity.push(await measureCapacity(fast.url, 1_000, plan.capacity, plan.rssVariant))
+    for (const variant of plan.rssVariants) {
+      progress(`daemon at 1000 probes with NODE_OPTIONS=${variant}`)
+      capacity.push(await measureCapacity(fast.url, 1_000, plan.capacity, variant))
     }
     progress(`timing accuracy: ${plan.delayMs} ms injected delay`)
     const accuracy = await measureAccuracy(slow.url, plan.delayMs, plan.accuracy, plan.accuracyRepeats)
