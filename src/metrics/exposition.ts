@@ -34,7 +34,7 @@ interface HistogramInternals {
 export class FastRegistry extends Registry {
   readonly #labelText = new WeakMap<object, string>()
 
-  override setDefaultLabels(): void {
+  override setDefaultLabels(_labels: object): void {
     throw new Error('FastRegistry does not support default labels')
   }
 
