@@ -15,6 +15,9 @@ import { median } from './stats.ts'
 
 const PROBE_CLI = path.join(ROOT, 'bin', 'probe.js')
 const FLOOR = path.join(ROOT, 'bench', 'floor-client.ts')
+const ENGINE = path.join(ROOT, 'bench', 'engine-client.ts')
+/** Warm-up runs before an in-process loop is measured. */
+const LOOP_WARMUP = 100
 export const STEPS_PER_RUN = 3
 
 export interface CpuRow {
@@ -26,6 +29,9 @@ export interface CpuRow {
   readonly floor: number
   readonly floorPerRun: number
   readonly runOnceRssMiB: number
+  /** Median CPU ms per request of the measured loops alone (in-process, warmed up, no start-up or loading). */
+  readonly engineLoop: number
+  readonly floorLoop: number
 }
 
 export interface CpuResult {
@@ -46,7 +52,14 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
   const measure = async (probes: number): Promise<CpuRow> => {
     const dir = await writeProbeDir(probes, '1m')
     try {
-      const samples: { runOnce: ExitReport; validate: ExitReport; floor: ExitReport; floorPerRun: ExitReport }[] = []
+      const samples: {
+        runOnce: ExitReport
+        validate: ExitReport
+        floor: ExitReport
+        floorPerRun: ExitReport
+        engineLoop: number
+        floorLoop: number
+      }[] = []
       for (let i = 0; i < repeats; i++) {
         const timeoutMs = 60_000 + probes * 60
         samples.push({
@@ -54,6 +67,8 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
           validate: await cli(['validate', '--probes', dir], env, timeoutMs, `validate (${probes} probes)`, [0]),
           floor: await floor(targetUrl, probes, 'request', timeoutMs),
           floorPerRun: await floor(targetUrl, probes, 'run', timeoutMs),
+          engineLoop: await loopCpu([ENGINE, '--probes', dir], probes, targetUrl, timeoutMs),
+          floorLoop: await loopCpu([FLOOR, '--url', targetUrl], probes, targetUrl, timeoutMs),
         })
       }
       const med = (pick: (s: (typeof samples)[number]) => number) => median(samples.map(pick))
@@ -65,6 +80,8 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
         floor: med((s) => s.floor.cpuSeconds),
         floorPerRun: med((s) => s.floorPerRun.cpuSeconds),
         runOnceRssMiB: med((s) => s.runOnce.maxRssMiB),
+        engineLoop: med((s) => s.engineLoop),
+        floorLoop: med((s) => s.floorLoop),
       }
     } finally {
       await removeDir(dir)
@@ -90,6 +107,18 @@ async function floor(targetUrl: string, runs: number, conn: 'request' | 'run', t
   const out = JSON.parse(result.stdout) as { failures: number }
   if (out.failures > 0) throw new Error(`floor client: ${out.failures} failed runs`)
   return result.report
+}
+
+/**
+ * CPU ms per request of a client's measured loop, read in-process after a
+ * warm-up: the request path alone, the least noisy comparison of the two.
+ */
+async function loopCpu(args: string[], runs: number, targetUrl: string, timeoutMs: number): Promise<number> {
+  const common = ['--runs', String(runs), '--concurrency', String(CONCURRENCY), '--warmup', String(LOOP_WARMUP)]
+  const result = await runMeasured([...args, ...common], { env: probeEnv(targetUrl), timeoutMs, what: path.basename(args[0] ?? '') })
+  const out = JSON.parse(result.stdout) as { requests: number; failures: number; cpuMs: number }
+  if (result.code !== 0 || out.failures > 0) throw new Error(`${args[0]}: exit ${result.code}, ${out.failures} failed runs`)
+  return out.cpuMs / out.requests
 }
 
 /** Per-request figures of a row, in CPU milliseconds, with the fixed costs taken out. */

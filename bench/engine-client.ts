@@ -1,9 +1,10 @@
 /**
- * smokeprobe's engine in a closed loop, for the timing-accuracy measurement:
- * loads the probe files of `--probes` (normally one) and calls `runProbe`
- * `--runs` times, `--concurrency` runs in flight, as the daemon would.
- * Prints one JSON line like floor-client.ts: requests, failures, and each
- * step's reported duration in ms.
+ * smokeprobe's engine in a closed loop, for the timing-accuracy and the
+ * engine CPU measurements: loads the probe files of `--probes` and calls
+ * `runProbe` `--runs` times (cycling through them), `--concurrency` runs in
+ * flight, as the daemon would. Prints one JSON line like floor-client.ts:
+ * requests, failures, the CPU ms of the measured loop (after the warm-up,
+ * loading excluded) and each step's reported duration in ms.
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config/load.ts'
@@ -46,5 +47,8 @@ await loop(Number(values.warmup))
 durations.length = 0
 requests = 0
 failures = 0
+const cpu0 = process.cpuUsage()
 await loop(runs)
-process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)
+const cpu = process.cpuUsage(cpu0)
+const cpuMs = (cpu.user + cpu.system) / 1000
+process.stdout.write(`${JSON.stringify({ requests, failures, cpuMs, durations })}\n`)

@@ -7,8 +7,9 @@
  *
  * `--conn request` (default) opens a connection per request (keep-alive
  * off); `--conn run` keeps one connection for the run's three requests, as
- * smokeprobe's per-run agent does. Prints one JSON line: requests, failures
- * and, with --timings, each request's duration in ms (send to end of body).
+ * smokeprobe's per-run agent does. Prints one JSON line: requests, failures,
+ * the CPU ms of the measured loop (after the warm-up) and, with --timings,
+ * each request's duration in ms (send to end of body).
  */
 import { Agent, request } from 'node:http'
 import { parseArgs } from 'node:util'
@@ -84,5 +85,8 @@ await loop(Number(values.warmup))
 durations.length = 0
 requests = 0
 failures = 0
+const cpu0 = process.cpuUsage()
 await loop(runs)
-process.stdout.write(`${JSON.stringify({ requests, failures, durations })}\n`)
+const cpu = process.cpuUsage(cpu0)
+const cpuMs = (cpu.user + cpu.system) / 1000
+process.stdout.write(`${JSON.stringify({ requests, failures, cpuMs, durations })}\n`)

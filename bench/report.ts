@@ -62,10 +62,10 @@ function bounds(r: BenchResults): string {
     }
   }
   const at1000 = r.capacity.find((c) => c.probes === 1_000 && c.nodeOptions === '')
-  const small = r.capacity.find((c) => c.nodeOptions === '')
+  const small = r.capacity.find((c) => c.nodeOptions === '' && c.probes < 1_000)
   if (at1000 && at1000.peakRssMiB > RSS_LIMIT_MIB) {
     notes.push(
-      `- **RSS** (${fixed(at1000.peakRssMiB, 0)} MiB at 1,000 probes with the default heap; ${fixed(small?.peakRssMiB ?? Number.NaN, 0)} MiB already at ${small?.probes} probes): Node 24 with type stripping and smokeprobe's modules takes ~115 MiB before any probe is loaded. Each run opens and closes a connection, and what a closed socket's native handle still reaches (the run's undici client, parser, request and headers) survives young-generation collections, so it is promoted and the old generation grows until a full collection. A smaller young generation trims the peak; capping the old generation reaches the limit at a CPU cost, and the cap is a hard limit that must grow with the number of probes (the live heap is ~47 MB at 1,000 probes). In a container, Node sizes its heap from the memory limit.`,
+      `- **RSS** (${fixed(at1000.peakRssMiB, 0)} MiB at 1,000 probes with the default heap${small ? `; ${fixed(small.peakRssMiB, 0)} MiB already at ${small.probes} probes` : ''}): Node 24 with type stripping and smokeprobe's modules takes ~115 MiB before any probe is loaded. Each run opens and closes a connection, and what a closed socket's native handle still reaches (the run's undici client, parser, request and headers) survives young-generation collections, so it is promoted and the old generation grows until a full collection. A smaller young generation trims the peak; capping the old generation reaches the limit at a CPU cost, and the cap is a hard limit that must grow with the number of probes (the live heap is ~47 MB at 1,000 probes). In a container, Node sizes its heap from the memory limit.`,
     )
   }
   const ten = r.accuracy.find((a) => a.inFlight <= 10)
@@ -103,6 +103,12 @@ function goals(r: BenchResults): string {
       '≤ 1.20×',
       `${ratio(per.runsOnly, per.floor)} (${fixed(per.runsOnly, 3)} vs ${fixed(per.floor, 3)} ms)`,
       verdict(per.runsOnly <= 1.2 * per.floor),
+    ])
+    rows.push([
+      `the same, request path only: engine loop vs floor loop (${big.requests} requests, in-process CPU, warmed up)`,
+      '≤ 1.20×',
+      `${ratio(big.engineLoop, big.floorLoop)} (${fixed(big.engineLoop, 3)} vs ${fixed(big.floorLoop, 3)} ms)`,
+      verdict(big.engineLoop <= 1.2 * big.floorLoop),
     ])
     const bb = r.blackbox.at(-1)
     if (bb?.ok) {
@@ -186,6 +192,9 @@ function cpuTable(r: BenchResults): string {
       ratio(per.runsOnly, per.floor),
       ratio(per.netOfStartup, per.floor),
       fixed(row.runOnceRssMiB, 0),
+      fixed(row.engineLoop, 3),
+      fixed(row.floorLoop, 3),
+      ratio(row.engineLoop, row.floorLoop),
     ]
   })
   const head = [
@@ -201,6 +210,9 @@ function cpuTable(r: BenchResults): string {
     'runs only ÷ floor',
     'net of startup ÷ floor',
     'run --once peak RSS (MiB)',
+    'engine loop ms/req',
+    'floor loop ms/req',
+    'engine ÷ floor, loops',
   ]
   const startup = `Startup (1 probe, 3 requests): run --once ${fixed(s.runOnce, 2)} s, validate ${fixed(s.validate, 2)} s, floor ${fixed(s.floor, 2)} s CPU. ${r.cpu.repeats} repeat(s), medians; ${r.cpu.concurrency} runs in flight (run --once's concurrency) for every client.`
   return `${markdownTable(head, rows)}\n\n${startup}`
@@ -270,7 +282,7 @@ const METHOD = `## Method
 
 - **Target.** \`bench/target.ts\`, a minimal in-memory CRUD API on node:http in its own process (its CPU is never counted). Two instances run: one answering at once, one holding every response 100 ms (\`--delay\`).
 - **Probe.** \`bench/probes.ts\` writes N copies of a 3-step CRUD probe shaped like \`probes/items-crud.yaml\`: POST with a JSON body, status, header and two JSONPath checks and a capture; GET with a JSONPath check; DELETE as cleanup. Base URL and token come from the environment, so the secret mask does its real work.
-- **CPU per HTTP request.** Each command runs in a fresh process with \`bench/cpu-report.ts\` preloaded, which writes the process's own user + system CPU (getrusage, all threads) at exit. *Gross* divides everything by the requests. *Net of startup* subtracts the same command with 1 probe (Node start, module loading), leaving probe file loading in. *Runs only* subtracts \`probe validate\` of the same folder (startup and loading of the N files), leaving the runs, the JSON report and exit. The floor (\`bench/floor-client.ts\`) is a plain node:http client doing the same POST/GET/DELETE with keep-alive off (a connection per request), parsing only the JSON it needs, at the same concurrency, net of its own 1-run startup; "conn per run" is the same client keeping one connection per run, as smokeprobe's per-run agent does. The goal compares *runs only* with the keep-alive-off floor.
+- **CPU per HTTP request.** Each command runs in a fresh process with \`bench/cpu-report.ts\` preloaded, which writes the process's own user + system CPU (getrusage, all threads) at exit. *Gross* divides everything by the requests. *Net of startup* subtracts the same command with 1 probe (Node start, module loading), leaving probe file loading in. *Runs only* subtracts \`probe validate\` of the same folder (startup and loading of the N files), leaving the runs, the JSON report and exit. The floor (\`bench/floor-client.ts\`) is a plain node:http client doing the same POST/GET/DELETE with keep-alive off (a connection per request), parsing only the JSON it needs, at the same concurrency, net of its own 1-run startup; "conn per run" is the same client keeping one connection per run, as smokeprobe's per-run agent does. The goal compares *runs only* with the keep-alive-off floor. Because *runs only* is a difference of two whole-process figures, it carries the noise of both; the *loop* columns measure the request path alone: \`bench/engine-client.ts\` (\`runProbe\` over the same N probes) and the floor client each read their own CPU around the measured loop, in-process, after 100 warm-up runs, at the same concurrency.
 - **blackbox_exporter.** The Debian package's binary (installed with apt-get when missing; the row says so when it cannot be), \`http_2xx\` module, probing \`/healthz\` of the same target via \`/probe\` at the same concurrency. A load loop in the bench process drives it; only the exporter's CPU (from /proc, over the measured probes, after a 200-probe warm-up) counts. One blackbox probe is one GET, so "ms/probe" compares with "ms/req".
 - **Capacity.** A real daemon (\`probe run\`) with N probes at \`interval: 5s\`. The daemon exports \`probe_schedule_lateness_seconds\`, a histogram of how late each run started after its slot; the bench reads its buckets, \`probe_runs_total\`, \`probe_runs_skipped_total\` and \`probe_runs_missed_total\` before and after the window. *Started ≤ 1 s late* is runs in the \`le="1"\` bucket over every slot of the window (a skipped or missed slot counts as late). CPU per run is the daemon's /proc CPU over the window divided by its finished runs; peak RSS is VmHWM at the end. The scrape is timed by the client to the end of the body, under that load.
 - **Timing accuracy.** The engine (\`bench/engine-client.ts\`, \`runProbe\` as the daemon calls it) and the floor client run the same closed loop with a fixed number of runs in flight against the 100 ms target; each request's reported duration minus 100 ms is its error. Both first make 50 unmeasured runs (at least one per run in flight): the daemon runs warm, and a cold JIT would measure Node's start-up instead. Both include the target's own timer jitter and connection setup.
