@@ -32,6 +32,8 @@ export interface CpuRow {
   /** Median CPU ms per request of the measured loops alone (in-process, warmed up, no start-up or loading). */
   readonly engineLoop: number
   readonly floorLoop: number
+  /** engineLoop ÷ floorLoop of each repeat, to show the spread behind the median. */
+  readonly loopRatios: readonly number[]
 }
 
 export interface CpuResult {
@@ -82,6 +84,7 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
         runOnceRssMiB: med((s) => s.runOnce.maxRssMiB),
         engineLoop: med((s) => s.engineLoop),
         floorLoop: med((s) => s.floorLoop),
+        loopRatios: samples.map((s) => s.engineLoop / s.floorLoop),
       }
     } finally {
       await removeDir(dir)

@@ -61,6 +61,14 @@ function bounds(r: BenchResults): string {
       )
     }
   }
+  if (big && big.engineLoop > 1.2 * big.floorLoop) {
+    const miss = big.engineLoop / big.floorLoop - 1.2
+    const width = Math.max(...big.loopRatios) - Math.min(...big.loopRatios)
+    const noise = width >= miss ? ' Between repeats of this run the ratio moved by more than the miss.' : ''
+    notes.push(
+      `- **Request path** (engine loop ${ratio(big.engineLoop, big.floorLoop)} of the floor loop; per repeat ${spread(big.loopRatios)}): what smokeprobe does per request beyond the floor is undici's request and body streams, the run's abort signals, and the probe's checks (templates, JSONPath, expectations, captures, masking); the kernel's part (connect, write, close on loopback) is common to both and is most of either.${noise}`,
+    )
+  }
   const at1000 = r.capacity.find((c) => c.probes === 1_000 && c.nodeOptions === '')
   const small = r.capacity.find((c) => c.nodeOptions === '' && c.probes < 1_000)
   if (at1000 && at1000.peakRssMiB > RSS_LIMIT_MIB) {
@@ -195,6 +203,7 @@ function cpuTable(r: BenchResults): string {
       fixed(row.engineLoop, 3),
       fixed(row.floorLoop, 3),
       ratio(row.engineLoop, row.floorLoop),
+      spread(row.loopRatios),
     ]
   })
   const head = [
@@ -213,9 +222,15 @@ function cpuTable(r: BenchResults): string {
     'engine loop ms/req',
     'floor loop ms/req',
     'engine ÷ floor, loops',
+    'loops ratio per repeat, min–max',
   ]
   const startup = `Startup (1 probe, 3 requests): run --once ${fixed(s.runOnce, 2)} s, validate ${fixed(s.validate, 2)} s, floor ${fixed(s.floor, 2)} s CPU. ${r.cpu.repeats} repeat(s), medians; ${r.cpu.concurrency} runs in flight (run --once's concurrency) for every client.`
   return `${markdownTable(head, rows)}\n\n${startup}`
+}
+
+function spread(values: readonly number[]): string {
+  if (values.length === 0) return 'n/a'
+  return `${fixed(Math.min(...values), 2)}–${fixed(Math.max(...values), 2)}`
 }
 
 function blackboxTable(r: BenchResults): string {
