@@ -86,7 +86,6 @@ async function send(
 ): Promise<{ response: Dispatcher.ResponseData; headersAt: number } | ExchangeOutcome> {
   context.watch?.take()
   const sentAt = performance.now()
-  const remaining = Math.max(1, Math.ceil(context.deadlineAt - sentAt))
   let response: Dispatcher.ResponseData
   try {
     const sent = request(hop.url, {
@@ -95,8 +94,10 @@ async function send(
       headers: hop.headers,
       body: hop.body,
       signal: context.signal,
-      headersTimeout: remaining,
-      bodyTimeout: remaining,
+      // The step's signal already aborts at its deadline, in every phase; undici's own
+      // timers would only race it, at the cost of two timers per request.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     })
     response = await untilAborted(sent, context.signal)
   } catch (error) {
