@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config/load.ts'
 import { runProbe } from '../src/probe/run.ts'
+import { measureAndPrint, newCounters } from './closed-loop.ts'
 
 const { values } = parseArgs({
   options: {
@@ -21,34 +22,19 @@ const { values } = parseArgs({
 const loaded = await loadConfig({ probePaths: [values.probes ?? '.'], alertingPath: null, env: process.env, ignoreChannels: true })
 if (!loaded.ok) throw new Error(`probes did not load: ${JSON.stringify(loaded.diagnostics.slice(0, 3))}`)
 const { probes, secrets } = loaded.config
-const runs = Number(values.runs)
-const durations: number[] = []
-let requests = 0
-let failures = 0
+const counters = newCounters()
 
-async function loop(count: number): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < count) {
-      const probe = probes[next++ % probes.length]!
-      const result = await runProbe(probe, { secrets })
-      if (result.outcome !== 'success') failures++
-      for (const step of result.steps) {
-        if (step.status === 'skipped') continue
-        requests++
-        durations.push(step.durationMs)
-      }
+await measureAndPrint(
+  counters,
+  { warmup: Number(values.warmup), runs: Number(values.runs), concurrency: Number(values.concurrency) },
+  async (index) => {
+    const probe = probes[index % probes.length]!
+    const result = await runProbe(probe, { secrets })
+    if (result.outcome !== 'success') counters.failures++
+    for (const step of result.steps) {
+      if (step.status === 'skipped') continue
+      counters.requests++
+      counters.durations.push(step.durationMs)
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(Number(values.concurrency), count) }, worker))
-}
-// Warm-up runs (JIT, first connections) are made and forgotten: a daemon runs warm.
-await loop(Number(values.warmup))
-durations.length = 0
-requests = 0
-failures = 0
-const cpu0 = process.cpuUsage()
-await loop(runs)
-const cpu = process.cpuUsage(cpu0)
-const cpuMs = (cpu.user + cpu.system) / 1000
-process.stdout.write(`${JSON.stringify({ requests, failures, cpuMs, durations })}\n`)
+  },
+)

@@ -13,6 +13,7 @@
  */
 import { Agent, request } from 'node:http'
 import { parseArgs } from 'node:util'
+import { measureAndPrint, newCounters } from './closed-loop.ts'
 
 const { values } = parseArgs({
   options: {
@@ -25,11 +26,7 @@ const { values } = parseArgs({
   },
 })
 const base = new URL(values.url ?? 'http://127.0.0.1:1')
-const runs = Number(values.runs)
-const concurrency = Number(values.concurrency)
-const durations: number[] = []
-let requests = 0
-let failures = 0
+const counters = newCounters()
 
 interface Reply {
   readonly status: number
@@ -45,8 +42,8 @@ function call(method: string, path: string, agent: Agent | false, body?: string)
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
-        requests++
-        if (values.timings) durations.push(performance.now() - started)
+        counters.requests++
+        if (values.timings) counters.durations.push(performance.now() - started)
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() })
       })
       res.on('error', reject)
@@ -63,30 +60,18 @@ async function crudRun(index: number): Promise<void> {
     const created = await call('POST', '/items', agent, JSON.stringify({ name: `floor-${index}` }))
     const id = (JSON.parse(created.body) as { id: string }).id
     const read = await call('GET', `/items/${id}`, agent)
-    if (created.status !== 201 || read.status !== 200 || (JSON.parse(read.body) as { id: string }).id !== id) failures++
+    if (created.status !== 201 || read.status !== 200 || (JSON.parse(read.body) as { id: string }).id !== id) counters.failures++
     const deleted = await call('DELETE', `/items/${id}`, agent)
-    if (deleted.status !== 204) failures++
+    if (deleted.status !== 204) counters.failures++
   } catch {
-    failures++
+    counters.failures++
   } finally {
     if (agent) agent.destroy()
   }
 }
 
-async function loop(count: number): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < count) await crudRun(next++)
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
-}
-// Warm-up runs (JIT, first connections) are made and forgotten, as with the engine client.
-await loop(Number(values.warmup))
-durations.length = 0
-requests = 0
-failures = 0
-const cpu0 = process.cpuUsage()
-await loop(runs)
-const cpu = process.cpuUsage(cpu0)
-const cpuMs = (cpu.user + cpu.system) / 1000
-process.stdout.write(`${JSON.stringify({ requests, failures, cpuMs, durations })}\n`)
+await measureAndPrint(
+  counters,
+  { warmup: Number(values.warmup), runs: Number(values.runs), concurrency: Number(values.concurrency) },
+  crudRun,
+)
