@@ -81,7 +81,7 @@ export class FastRegistry extends Registry {
     let text = this.#labelText.get(labels)
     if (text === undefined) {
       text = Object.entries(labels)
-        .map(([name, value]) => `${name}="${typeof value === 'string' ? escape(value).replace(/"/g, '\\"') : value}"`)
+        .map(([name, value]) => `${name}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`)
         .join(',')
       this.#labelText.set(labels, text)
     }
@@ -103,11 +103,11 @@ function isPlainHistogram(metric: Metric): metric is Metric & HistogramInternals
 }
 
 function header(name: string, help: string, type: string): string[] {
-  const escaped = escape(name)
-  return [`# HELP ${escaped} ${escape(help)}`, `# TYPE ${escaped} ${type}`]
+  const escaped = escapeText(name)
+  return [`# HELP ${escaped} ${escapeText(help)}`, `# TYPE ${escaped} ${type}`]
 }
 
-function escape(text: string): string {
+function escapeText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
 }
 
