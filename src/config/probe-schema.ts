@@ -3,7 +3,7 @@ import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
 import { Duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
-import { type TemplateContext, jsonTemplateRefs as jsonRefs, jsonTemplateValue, templateString } from './template.ts'
+import { jsonTemplateRefs as jsonRefs, jsonTemplateValue, RUN_REFS, type TemplateContext, templateString } from './template.ts'
 
 export const PROBE_NAME = /^[a-z0-9][a-z0-9-]*$/
 const STEP_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -213,7 +213,7 @@ function checkSchedule(probe: ProbeShape, ctx: z.RefinementCtx): void {
 }
 
 function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
-  const known = new Set<string>(['run.id', 'run.timestamp', 'probe.name'])
+  const known = new Set<string>(RUN_REFS)
   for (const [name, template] of Object.entries(probe.vars)) {
     for (const ref of template.refs) {
       if (!known.has(ref))
