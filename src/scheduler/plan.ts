@@ -12,7 +12,7 @@ export interface Timing {
 
 /** How a probe is triggered: node-cron for a `schedule:`, the drift-free timer loop for an `interval`. */
 export type Plan =
-  | { readonly kind: 'cron'; readonly expression: string; readonly offsetMs: number | null }
+  | { readonly kind: 'cron'; readonly expression: string }
   | { readonly kind: 'timer'; readonly intervalMs: number; readonly offsetMs: number }
 
 /** Upper bound on how late a slot may start before it counts as missed; node-cron's 1 s default drops runs on a GC pause. */
@@ -38,7 +38,7 @@ export function stableOffset(name: string, intervalMs: number): number {
 export function planOf(probe: Timing): Plan {
   if (probe.intervalMs === null) {
     if (probe.schedule === undefined) throw new Error(`probe ${probe.name} has neither an interval nor a schedule`)
-    return { kind: 'cron', expression: probe.schedule, offsetMs: null }
+    return { kind: 'cron', expression: probe.schedule }
   }
   // Interval probes use the timer loop: cron counts whole seconds, which would fire every probe of a second together.
   return { kind: 'timer', intervalMs: probe.intervalMs, offsetMs: stableOffset(probe.name, probe.intervalMs) }

@@ -43,7 +43,6 @@ describe('planOf', () => {
     expect(planOf({ name: 'a', intervalMs: null, schedule: '0 9 * * 1-5' })).toEqual({
       kind: 'cron',
       expression: '0 9 * * 1-5',
-      offsetMs: null,
     })
   })
 
