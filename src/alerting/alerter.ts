@@ -29,6 +29,8 @@ export interface AlerterDeps {
   readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */
   readonly retry?: Partial<RetryPolicy>
+  /** After every write of the state file, with its error or null: feeds `probe_state_write_failures_total` and `/readyz`. */
+  readonly onStateWrite?: (error: string | null) => void
 }
 
 export interface AlertProbe {
@@ -55,7 +57,7 @@ export interface Alerter {
 export function createAlerter(deps: AlerterDeps): Alerter {
   const now = deps.now ?? (() => new Date())
   const { logger, location } = deps
-  const store = createStore(deps.stateDir)
+  const store = createStore(deps.stateDir, { onWrite: deps.onStateWrite })
   const records = new Map<string, ProbeRecord>()
   let channels = deps.channels
   let lastSaveError: string | null = null
@@ -75,7 +77,11 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     return { probes: Object.fromEntries(records), outbox: delivery.entries() }
   }
 
-  /** A failed write is logged once per distinct error; the state stays in memory and the next change retries. */
+  /**
+   * A failed write is logged once per distinct cause (the store names it
+   * without the temp file's random name); the state stays in memory and the
+   * next change retries.
+   */
   async function save(): Promise<void> {
     const data = snapshot()
     if (deps.onPending) {

@@ -1,15 +1,18 @@
 /**
  * The alert state in `--state-dir`: one versioned JSON file with each probe's
  * state and the outbox of undelivered notifications, so a restart neither
- * pages twice nor loses a resolve. Writes are atomic, serialized and coalesced;
- * a load never throws (a broken file is reported and set aside).
+ * pages twice nor loses a resolve. Writes are atomic, serialized and coalesced.
+ * A corrupt file is reported and set aside; a file that exists but cannot be
+ * read is never replaced: the load throws `StateUnreadableError` and every
+ * later save is refused (README "Alerting").
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as z from 'zod'
 import type { AlertPolicy } from '../config/alert-policy.ts'
 import type { OutboxEntry } from './delivery.ts'
+import { processAlive } from '../state/lock.ts'
 import type { AlertState } from './state.ts'
 
 export const STATE_FILE = 'alert-state.json'
@@ -33,16 +36,32 @@ export interface StoredAlerts {
 
 export interface Store {
   readonly path: string
-  /** Missing file: empty, no warning. Unreadable, corrupt, or another version: empty and a warning to log. */
+  /**
+   * Missing file: empty, no warning. Corrupt, or another version: set aside,
+   * empty and a warning to log. There but unreadable (a directory, a
+   * dangling symlink, EACCES, EIO): throws `StateUnreadableError`.
+   */
   load(): Promise<{ data: StoredAlerts; warning: string | null }>
   /**
    * Writes `data` (which the caller must not mutate afterwards). Resolves when
-   * a write containing it — or newer data — is on disk, or with the error.
+   * a write containing it — or newer data — is on disk, or with the error:
+   * a stable text (the step and the error code, no temp file name), so that
+   * a repeating failure can be logged once.
    */
   save(data: StoredAlerts): Promise<{ error: string | null }>
 }
 
 export const EMPTY_ALERTS: StoredAlerts = { probes: {}, outbox: [] }
+
+/** The state file exists but cannot be read: starting without it could page twice or lose a resolve. */
+export class StateUnreadableError extends Error {
+  override readonly name = 'StateUnreadableError'
+}
+
+export interface StoreOptions {
+  /** After every write attempt (not every save: coalesced saves share one write), with its error or null. */
+  readonly onWrite?: (error: string | null) => void
+}
 
 /** sha256 of the policy with sorted keys, first 16 hex digits. */
 export function policyHash(policy: AlertPolicy): string {
@@ -50,10 +69,12 @@ export function policyHash(policy: AlertPolicy): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
 }
 
-export function createStore(dir: string): Store {
+export function createStore(dir: string, options: StoreOptions = {}): Store {
   const path = join(dir, STATE_FILE)
   let queued: { data: StoredAlerts; waiters: ((result: { error: string | null }) => void)[] } | null = null
   let writing = false
+  /** Set when the load found a file it could not read: nothing may replace that file. */
+  let refused: string | null = null
 
   // One writer at a time; saves that arrive meanwhile collapse into one
   // write of the newest data, so a burst of results costs two writes.
@@ -62,10 +83,13 @@ export function createStore(dir: string): Store {
     while (queued) {
       const { data, waiters } = queued
       queued = null
-      const error = await writeAtomic(dir, path, serialize(data)).then(
-        () => null,
-        (err: unknown) => errorText(err),
-      )
+      const error =
+        refused ??
+        (await writeAtomic(dir, path, serialize(data)).then(
+          () => null,
+          (err: unknown) => errorText(err),
+        ))
+      options.onWrite?.(error)
       for (const done of waiters) done({ error })
     }
     writing = false
@@ -73,7 +97,14 @@ export function createStore(dir: string): Store {
 
   return {
     path,
-    load: () => load(dir, path),
+    async load() {
+      try {
+        return await load(dir, path)
+      } catch (err) {
+        if (err instanceof StateUnreadableError) refused = 'the state file could not be read at start; it is left as it is'
+        throw err
+      }
+    },
     save(data) {
       return new Promise((resolve) => {
         if (queued) queued.data = data
@@ -91,22 +122,38 @@ function serialize(data: StoredAlerts): string {
 
 /** Temp file in the same directory, write, fsync, rename over, fsync the directory: old or new, never half. */
 async function writeAtomic(dir: string, path: string, text: string): Promise<void> {
-  await mkdir(dir, { recursive: true })
+  await step('create the state directory', () => mkdir(dir, { recursive: true }))
   const temp = join(dir, `.${STATE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
-    const file = await open(temp, 'wx', 0o600)
+    const file = await step('create the temp file', () => open(temp, 'wx', 0o600))
     try {
-      await file.writeFile(text)
-      await file.sync()
+      await step('write the temp file', () => file.writeFile(text))
+      await step('fsync the temp file', () => file.sync())
     } finally {
       await file.close()
     }
-    await rename(temp, path)
+    await step('rename the temp file over the state file', () => rename(temp, path))
   } catch (err) {
     await rm(temp, { force: true })
     throw err
   }
   await syncDir(dir)
+}
+
+/**
+ * Names a failed file-system step by what it did and its error code, not by
+ * Node's message: that holds the random temp file name, and a cause that
+ * reads differently every time is logged every time.
+ */
+async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (!e.code) throw err
+    const detail = e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')
+    throw new Error(`cannot ${what}: ${e.code} (${detail})`, { cause: err })
+  }
 }
 
 /** Makes the rename itself durable. Some platforms cannot fsync a directory; the rename still happened. */
@@ -123,8 +170,13 @@ async function load(dir: string, path: string): Promise<{ data: StoredAlerts; wa
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: EMPTY_ALERTS, warning: null }
-    return { data: EMPTY_ALERTS, warning: `alert state ${path} is unreadable (${errorText(err)}); starting with empty alert state` }
+    if (await absent(path)) return { data: EMPTY_ALERTS, warning: null }
+    // Refuse rather than start empty: the file may hold open incidents and
+    // queued resolves, and the first write would replace it for good.
+    throw new StateUnreadableError(
+      `alert state ${path} exists but cannot be read (${errorText(err)}); not starting, so that it is not replaced: fix or move it`,
+      { cause: err },
+    )
   }
   const problem = parse(text)
   if (typeof problem !== 'string') return { data: problem, warning: null }
@@ -156,10 +208,29 @@ function parse(text: string): StoredAlerts | string {
   return { probes: parsed.data.probes, outbox: parsed.data.outbox } as unknown as StoredAlerts
 }
 
-/** A crash mid-write leaves a temp file behind; nothing else ever reads it. */
+/**
+ * Provably nothing there: not even a dangling symlink (a volume not
+ * mounted) or an entry whose parent cannot be searched.
+ */
+async function absent(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR',
+  )
+}
+
+/**
+ * A crash mid-write leaves a temp file behind; nothing else ever reads it.
+ * A temp of a live process (named by its pid) is that process's write in
+ * flight: the state-dir lock keeps a second daemon away, and this keeps a
+ * daemon that runs without the lock from breaking the other's write.
+ */
 async function removeStaleTemps(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[])
-  const stale = names.filter((name) => name.startsWith(`.${STATE_FILE}.`) && name.endsWith('.tmp'))
+  const stale = names.filter((name) => {
+    const temp = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)
+    return temp?.[1] === STATE_FILE && !processAlive(Number(temp[2]))
+  })
   await Promise.all(stale.map((name) => rm(join(dir, name), { force: true })))
 }
 

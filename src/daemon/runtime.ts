@@ -6,6 +6,7 @@
 import { type Alerter, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import { StateUnreadableError } from '../alerting/store.ts'
 import type { CommonOptions } from '../cli/options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../config/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
@@ -16,6 +17,7 @@ import type { RunResult } from '../probe/result.ts'
 import { runProbe } from '../probe/run.ts'
 import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts'
 import { type RunningServer, startServer } from '../server/http.ts'
+import { type LockResult, lockStateDir } from '../state/lock.ts'
 import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
 import { inShard } from './shard.ts'
 import { probeStatus } from './status.ts'
@@ -60,7 +62,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let alerter: Alerter | null = null
   let scheduler: Scheduler | null = null
   let server: RunningServer | null = null
+  let lock: LockResult | null = null
   let ready = false
+  /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
+  let stateWriteError: string | null = null
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
     return loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd })
@@ -137,6 +142,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           ...options.listen,
           registry: metrics.registry,
           isReady: () => ready,
+          problems: () => (stateWriteError ? [`alert state not written: ${stateWriteError}`] : []),
           probes: statuses,
           logger,
           location: options.location,
@@ -145,6 +151,14 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         await closeChannels(next.channels)
         return { ok: false, errors: [(error as Error).message] }
       }
+      // Taken once the address is bound, so that a refused start leaves no state directory behind.
+      lock = await lockStateDir(options.stateDir)
+      if (lock.kind === 'held') return refuse(next, lock.message)
+      if (lock.kind === 'unavailable')
+        logger.warn(
+          { stateDir: options.stateDir, lockFile: lock.path, reason: lock.reason },
+          'cannot lock the state directory; running without the lock',
+        )
       alerter = createAlerter({
         stateDir: options.stateDir,
         channels: next.channels.channels,
@@ -157,8 +171,18 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
             metrics.setPending(name, pending.get(name) ?? 0)
         },
         retry: deps.retry,
+        onStateWrite: (error) => {
+          if (error) metrics.recordStateWriteFailure()
+          stateWriteError = error
+        },
       })
-      const { warnings } = await alerter.load()
+      let warnings: string[]
+      try {
+        ;({ warnings } = await alerter.load())
+      } catch (error) {
+        if (error instanceof StateUnreadableError) return refuse(next, error.message)
+        throw error
+      }
       for (const warning of warnings)
         logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
       await alerter.configure(alertProbes(next))
@@ -218,8 +242,19 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       }
       if (active) await closeChannels(active.channels)
       await server?.close()
+      if (lock?.kind === 'locked') await lock.release()
       logger.info('smokeprobe stopped')
     },
+  }
+
+  /** Start refused after the server was bound: undo what was set up. The alerter, if any, is dropped unsaved. */
+  async function refuse(next: Active, message: string): Promise<StartResult> {
+    alerter = null
+    await closeChannels(next.channels)
+    await server?.close()
+    server = null
+    if (lock?.kind === 'locked') await lock.release()
+    return { ok: false, errors: [message] }
   }
 }
 

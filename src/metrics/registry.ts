@@ -26,6 +26,8 @@ export interface Metrics {
   recordMissed(probe: string): void
   /** How late a run started after its slot (timer or cron latency, a blocked event loop), in ms. */
   recordLateness(ms: number): void
+  /** One write of the state file that failed (each attempt; coalesced saves are one write). */
+  recordStateWriteFailure(): void
   /** Keeps exactly one `probe_config_info` series: the configuration running now. */
   setConfig(sha256: string, reloadOk: boolean): void
 }
@@ -70,6 +72,9 @@ export function createMetrics(options: { location: string | null }): Metrics {
   const location: Labels = options.location === null ? {} : { location: options.location }
   const probes = new Map<string, ProbeSeries>()
   const lateness = m.lateness.labels(location)
+  // Exists at zero from the start, so that the first failure is an increase (Cloudprober).
+  const stateWriteFailures = m.stateWriteFailures.labels(location)
+  stateWriteFailures.inc(0)
 
   function series(name: string): ProbeSeries {
     let s = probes.get(name)
@@ -200,6 +205,9 @@ export function createMetrics(options: { location: string | null }): Metrics {
     recordLateness(ms) {
       lateness.observe(Math.max(0, ms) / 1000)
     },
+    recordStateWriteFailure() {
+      stateWriteFailures.inc()
+    },
     setConfig(sha256, reloadOk) {
       m.configInfo.reset()
       m.configInfo.set({ ...location, sha256 }, 1)
@@ -297,6 +305,12 @@ function defineMetrics(registry: Registry) {
       name: 'probe_config_info',
       help: 'The configuration running now, by the sha256 of its files.',
       labelNames: ['sha256', 'location'] as const,
+      registers,
+    }),
+    stateWriteFailures: new Counter({
+      name: 'probe_state_write_failures_total',
+      help: 'Writes of the alert state file that failed; the state stays in memory and the next change retries.',
+      labelNames: ['location'] as const,
       registers,
     }),
     reloadOk: new Gauge({

@@ -11,12 +11,51 @@ export interface ServerOptions {
   readonly registry: Registry
   /** True once the configuration is loaded and the probes are scheduled (`/readyz`). */
   readonly isReady: () => boolean
+  /**
+   * What is wrong while the daemon still probes and pages (the state
+   * directory cannot be written, say): listed on `/readyz` without turning
+   * it 503, see README "Metrics and endpoints".
+   */
+  readonly problems?: () => readonly string[]
   /** The probes as they stand now, already masked by the daemon. */
   readonly probes: () => ProbeStatus[]
   readonly logger: Logger
   /** Shown on the status page; metrics carry it on their own. */
   readonly location?: string | null
   readonly now?: () => Date
+  /** Connection bounds; the defaults suit production (tests shorten them). */
+  readonly limits?: Partial<ServerLimits>
+}
+
+export interface ServerLimits {
+  /** Open connections at most; a connection beyond it is closed at once. */
+  readonly maxConnections: number
+  /** Time a client has to send the request headers. */
+  readonly headersTimeoutMs: number
+  /** Time a client has to send the whole request. */
+  readonly requestTimeoutMs: number
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs: number
+  /** How often Node checks the two request timeouts: a timeout can be late by this much. */
+  readonly checkIntervalMs: number
+}
+
+/**
+ * Node's defaults (no connection cap, 60 s for the headers, checked every
+ * 30 s) let a few hundred unfinished connections use up the file
+ * descriptors the probes need, so every probe fails with EMFILE and pages
+ * for a monitor problem (README "Metrics and endpoints"). The daemon's
+ * clients are a scraper or two and a few browsers, and every request is a
+ * small GET: 256 connections is far more than they need and leaves the
+ * descriptors to the probes; a client gets 5 s for its headers, 10 s for
+ * its request.
+ */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConnections: 256,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
 }
 
 export interface RunningServer {
@@ -43,7 +82,14 @@ const TEXT = 'text/plain; charset=utf-8'
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger.child({ component: 'http' })
-  const server = createServer((req, res) => {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits }
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  }
+  const server = createServer(serverOptions, (req, res) => {
     handle(req, options).then(
       (reply) => send(res, reply),
       (err: unknown) => {
@@ -52,6 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     )
   })
+  server.maxConnections = limits.maxConnections
   await listen(server, options.host, options.port)
   const { port } = server.address() as AddressInfo
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
@@ -65,14 +112,21 @@ async function handle(req: IncomingMessage, options: ServerOptions): Promise<Rep
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return { status: 405, type: TEXT, body: 'method not allowed\n', headers: { allow: 'GET, HEAD' } }
   }
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname
+  // The request target is the client's text: one that is no URL (`http://[`) is its mistake, not ours.
+  const path = URL.parse(req.url ?? '/', 'http://localhost')?.pathname
+  if (path === undefined) return { status: 400, type: TEXT, body: 'bad request\n' }
   switch (path) {
     case '/metrics':
       return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() }
     case '/healthz':
       return { status: 200, type: TEXT, body: 'ok\n' }
-    case '/readyz':
-      return options.isReady() ? { status: 200, type: TEXT, body: 'ready\n' } : { status: 503, type: TEXT, body: 'not ready\n' }
+    case '/readyz': {
+      const problems = options.problems?.() ?? []
+      const body = problems.map((problem) => `${problem}\n`).join('')
+      return options.isReady()
+        ? { status: 200, type: TEXT, body: `ready\n${body}` }
+        : { status: 503, type: TEXT, body: `not ready\n${body}` }
+    }
     case '/api/probes': {
       const body = JSON.stringify({ version: API_VERSION, probes: options.probes().map(publicStatus) })
       return { status: 200, type: 'application/json; charset=utf-8', body: `${body}\n` }

@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BUILTIN_POLICY } from '../../src/config/alert-policy.ts'
-import { createStore, EMPTY_ALERTS, policyHash, STATE_FILE, type StoredAlerts } from '../../src/alerting/store.ts'
+import { createStore, EMPTY_ALERTS, policyHash, STATE_FILE, StateUnreadableError, type StoredAlerts } from '../../src/alerting/store.ts'
 import { notification } from './fakes.ts'
 
 let dir: string
@@ -112,17 +113,62 @@ describe('store', () => {
     })
   }
 
-  it('an unreadable file is reported, never thrown', async () => {
-    await mkdir(join(dir, STATE_FILE))
-    const { data, warning } = await createStore(dir).load()
-    expect(data).toEqual(EMPTY_ALERTS)
-    expect(warning).toMatch(/is unreadable \(.*EISDIR/)
+  // As root no mode bit stops a read, so "there but unreadable" is made of
+  // what stops root too: a directory, a dangling symlink, a symlink loop.
+  const UNREADABLE: [string, (path: string) => Promise<void>, RegExp][] = [
+    ['a directory', (path) => mkdir(path), /EISDIR/],
+    ['a dangling symlink (its volume not mounted)', (path) => symlink(join(dir, 'mnt', 'gone.json'), path), /ENOENT/],
+    ['a symlink loop', (path) => symlink(path, path), /ELOOP/],
+  ]
+  for (const [name, make, code] of UNREADABLE) {
+    it(`a state file that is ${name} is refused and never replaced`, async () => {
+      const path = join(dir, STATE_FILE)
+      await make(path)
+      const before = await lstat(path)
+      const store = createStore(dir)
+      const load = store.load()
+      await expect(load).rejects.toBeInstanceOf(StateUnreadableError)
+      await expect(load).rejects.toThrow(code)
+      await expect(load).rejects.toThrow(`alert state ${path} exists but cannot be read`)
+      // Whatever the caller does next, the file stays as it was.
+      expect((await store.save(DATA)).error).toContain('could not be read at start')
+      const after = await lstat(path)
+      expect({ ino: after.ino, dir: after.isDirectory(), link: after.isSymbolicLink() }).toEqual({
+        ino: before.ino,
+        dir: before.isDirectory(),
+        link: before.isSymbolicLink(),
+      })
+      if (after.isSymbolicLink()) expect(await readlink(path)).toBeTruthy()
+    })
+  }
+
+  it('a state directory whose parent is a file loads as empty: there is provably no state', async () => {
+    await writeFile(join(dir, 'file'), 'not a directory')
+    expect(await createStore(join(dir, 'file', 'state')).load()).toEqual({ data: EMPTY_ALERTS, warning: null })
   })
 
   it('a failed write is a value, not an exception', async () => {
     await writeFile(join(dir, 'file'), 'not a directory')
     const result = await createStore(join(dir, 'file', 'state')).save(DATA)
     expect(result.error).toMatch(/ENOTDIR|EEXIST/)
+  })
+
+  it('a repeating write failure reads the same every time (no temp file name) and is reported per write', async () => {
+    const writes: (string | null)[] = []
+    const store = createStore(dir, { onWrite: (error) => writes.push(error) })
+    // Root can write anywhere; a directory where the state file goes makes the rename fail for root too.
+    await mkdir(join(dir, STATE_FILE, 'occupied'), { recursive: true })
+    const first = await store.save(DATA)
+    const second = await store.save(withAttempts(7))
+    expect(first.error).toMatch(/^cannot rename the temp file over the state file: (EISDIR|ENOTEMPTY|EEXIST) \(/)
+    expect(first.error).not.toMatch(/\.tmp|[0-9a-f]{8}/)
+    expect(second.error).toBe(first.error)
+    expect(writes).toEqual([first.error, first.error])
+    // No temp file is left behind, and the next write after the fault is gone succeeds.
+    await rm(join(dir, STATE_FILE), { recursive: true })
+    expect(await store.save(DATA)).toEqual({ error: null })
+    expect(writes).toEqual([first.error, first.error, null])
+    expect(await readdir(dir)).toEqual([STATE_FILE])
   })
 
   it('serializes and coalesces a burst of saves: every save settles, the newest data wins, readers never see half a file', async () => {
@@ -158,13 +204,17 @@ describe('store', () => {
     expect(await readdir(dir)).toEqual([STATE_FILE])
   })
 
-  it('removes temp files a crash left behind', async () => {
+  it('removes temp files a crash left behind, but not the write in flight of a live process', async () => {
     await createStore(dir).save(DATA)
-    await writeFile(join(dir, `.${STATE_FILE}.123.deadbeef.tmp`), '{"version":1,"pro')
+    const dead = deadPid()
+    const crashed = `.${STATE_FILE}.${dead}.deadbeef.tmp`
+    const inFlight = `.${STATE_FILE}.${process.ppid}.cafebabe.tmp`
+    await writeFile(join(dir, crashed), '{"version":1,"pro')
+    await writeFile(join(dir, inFlight), '{"version":1,"pro')
     const { data, warning } = await createStore(dir).load()
     expect(warning).toBeNull()
     expect(data).toEqual(DATA)
-    expect(await readdir(dir)).toEqual([STATE_FILE])
+    expect((await readdir(dir)).sort()).toEqual([inFlight, STATE_FILE])
   })
 })
 
@@ -183,3 +233,10 @@ describe('policyHash', () => {
     expect(policyHash(reordered)).toMatch(/^[0-9a-f]{16}$/)
   })
 })
+
+/** The pid of a process that has exited (and been reaped). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', ''])
+  if (!child.pid) throw new Error('could not start a child process')
+  return child.pid
+}

@@ -81,8 +81,17 @@ describe('metrics', () => {
       probe_notifications_pending: 'gauge',
       probe_config_info: 'gauge',
       probe_config_last_reload_successful: 'gauge',
+      probe_state_write_failures_total: 'counter',
     })
     expect(types.get('smokeprobe_process_cpu_seconds_total')).toBe('counter')
+  })
+
+  test('probe_state_write_failures_total exists at 0 from the start and counts each failed write', async () => {
+    const metrics = createMetrics({ location: 'eu-west-1' })
+    expect(value((await scrape(metrics)).samples, 'probe_state_write_failures_total', { location: 'eu-west-1' })).toBe(0)
+    metrics.recordStateWriteFailure()
+    metrics.recordStateWriteFailure()
+    expect(value((await scrape(metrics)).samples, 'probe_state_write_failures_total', { location: 'eu-west-1' })).toBe(2)
   })
 
   test('initProbe zeroes the known series but reports no success before the first run', async () => {
@@ -231,7 +240,7 @@ describe('metrics', () => {
   test('--location labels every probe_* series and no process metric', async () => {
     const { samples } = await scrape(withEverySeries('eu-west-1'))
     const probeSamples = samples.filter((s) => s.name.startsWith('probe_'))
-    expect(new Set(probeSamples.map((s) => s.name.replace(/_(bucket|sum|count)$/, ''))).size).toBe(14)
+    expect(new Set(probeSamples.map((s) => s.name.replace(/_(bucket|sum|count)$/, ''))).size).toBe(15)
     for (const sample of probeSamples) expect(sample.labels.location, sample.name).toBe('eu-west-1')
     for (const sample of samples.filter((s) => s.name.startsWith('smokeprobe_'))) expect(sample.labels.location).toBeUndefined()
   })
