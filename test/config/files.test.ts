@@ -1,6 +1,7 @@
 /**
- * What the loader does with folder entries it cannot read. Real files in a
- * temp dir: symlinks, loops and FIFOs as the file system makes them.
+ * What the loader does with folder entries it cannot read, and durations
+ * that may be zero. Real files in a temp dir: symlinks, loops and FIFOs as
+ * the file system makes them.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
@@ -76,6 +77,33 @@ describe('a probes folder with entries that cannot be read', () => {
     expect(await problems({ probePaths: ['probes', 'file.yaml/inner'] })).toEqual([
       'probes: a symbolic link to elsewhere, which does not exist',
       'file.yaml/inner: a part of the path is not a folder',
+    ])
+  })
+})
+
+describe('durations that may be zero', () => {
+  const alertingWith = async (reminder: string) => {
+    const file = path.join(dir, 'alerting.yml.txt')
+    await writeFile(file, `defaults:\n  reminderInterval: ${reminder}\n  channels: []\nchannels: {}\n`)
+    return file
+  }
+
+  test.each(['0', '"0"', '0s', '4h'])('reminderInterval: %s is accepted, as README writes it', async (reminder) => {
+    await writeFile(path.join(dir, 'a.yaml'), `${PROBE('a')}alert: { reminderInterval: ${reminder} }\n`)
+    const loaded = await result({ alertingPath: await alertingWith(reminder) })
+    if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'))
+    expect(loaded.config.policies.get('a')?.reminderIntervalMs).toBe(reminder === '4h' ? 4 * 3_600_000 : 0)
+  })
+
+  test('a duration that must not be zero says its minimum; a bare number other than 0 needs a unit', async () => {
+    await writeFile(
+      path.join(dir, 'a.yaml'),
+      'name: a\ntimeout: "0"\nsteps:\n  - name: get\n    request: { url: "http://127.0.0.1:9/", timeout: 0 }\nalert: { reminderInterval: 30 }\n',
+    )
+    expect(await problems()).toEqual([
+      `${path.join(dir, 'a.yaml')}: timeout: expected at least 10ms, got "0"`,
+      `${path.join(dir, 'a.yaml')}: steps[0].request.timeout: expected a duration such as 10s, 1m or 250ms, got 0`,
+      `${path.join(dir, 'a.yaml')}: alert.reminderInterval: expected a duration such as 10s, 1m or 250ms, or 0, got 30`,
     ])
   })
 })
