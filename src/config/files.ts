@@ -1,10 +1,17 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Diagnostic } from './diagnostics.ts'
 
 const YAML_FILE = /\.ya?ml$/i
+
+/**
+ * The largest probe or alerting file read. A real one is a few KiB; a bigger
+ * one is a mistake (a log pasted in, a generated blob), and everything in it
+ * is kept in memory and served by /api/probes.
+ */
+export const MAX_FILE_BYTES = 1024 * 1024
 
 /** A file to load: `display` is how messages name it (as given, or folder + name), `absolute` where it is read. */
 export interface ConfigFile {
@@ -119,6 +126,8 @@ export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
   try {
     // Synchronous on purpose: a small file costs ~25 µs this way, but ~1 ms through the
     // thread pool's open/stat/read/close round trips, which made 1,000 files take over a second.
+    const size = statSync(file.absolute).size
+    if (size > MAX_FILE_BYTES) return fail(`the file is ${formatBytes(size)}; a configuration file may be at most 1 MiB`)
     text = readFileSync(file.absolute, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -150,4 +159,8 @@ function yamlMessage(problem: { code: string; message: string }): string {
   // The library's advice names its own API; a user is helped by the rule instead.
   if (problem.code === 'MULTIPLE_DOCS') return 'a file holds one document; remove the "---" separator'
   return problem.message
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`
 }

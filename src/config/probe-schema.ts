@@ -16,6 +16,8 @@ const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/
 const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 }
 /** A shorter budget would fail every run: `0` aborts before the first request. */
 const MIN_TIMEOUT_MS = 10
+export const MAX_DESCRIPTION = 4096
+export const MAX_LABEL_VALUE = 1024
 /** Redirects followed when a step says `followRedirects: true`. */
 export const DEFAULT_MAX_REDIRECTS = 5
 
@@ -146,7 +148,8 @@ export function probeFileSchema(context: TemplateContext) {
     .strictObject({
       $schema: z.string().optional(),
       name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
-      description: z.string().optional(),
+      /** Served with every /api/probes answer and status page: at most 4 KiB, far above a sentence or two. */
+      description: z.string().max(MAX_DESCRIPTION).optional(),
       /** How often the probe runs; at least 1s (checked below), at most 24d. @defaultValue 1m (unless `schedule` is given) */
       interval: Duration.optional(),
       /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
@@ -164,7 +167,8 @@ export function probeFileSchema(context: TemplateContext) {
             .refine((name) => !RESERVED_LABELS.includes(name), {
               error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe`,
             }),
-          z.string(),
+          // A label value goes into every series and alert of the probe; 1 KiB is far above any real one.
+          z.string().max(MAX_LABEL_VALUE),
         )
         .default({}),
       /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */

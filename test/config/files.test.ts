@@ -1,7 +1,7 @@
 /**
- * What the loader does with folder entries it cannot read, and durations
- * that may be zero. Real files in a temp dir: symlinks, loops and FIFOs as
- * the file system makes them.
+ * What the loader does with folder entries it cannot read, files too large
+ * to be configuration, and durations that may be zero. Real files in a temp
+ * dir: symlinks, loops and FIFOs as the file system makes them.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
@@ -77,6 +77,22 @@ describe('a probes folder with entries that cannot be read', () => {
     expect(await problems({ probePaths: ['probes', 'file.yaml/inner'] })).toEqual([
       'probes: a symbolic link to elsewhere, which does not exist',
       'file.yaml/inner: a part of the path is not a folder',
+    ])
+  })
+})
+
+describe('file size', () => {
+  test('a probe file over 1 MiB is refused with its size, before it is parsed', async () => {
+    await writeFile(path.join(dir, 'big.yaml'), `${PROBE('big')}# ${'x'.repeat(1024 * 1024)}\n`)
+    expect(await problems()).toEqual([`${path.join(dir, 'big.yaml')}: the file is 1.0 MiB; a configuration file may be at most 1 MiB`])
+  })
+
+  test('so is an alerting file', async () => {
+    await writeFile(path.join(dir, 'a.yaml'), PROBE('a'))
+    const alerting = path.join(dir, 'alerting.yaml.big')
+    await writeFile(alerting, `channels: {}\n# ${'x'.repeat(2 * 1024 * 1024)}\n`)
+    expect(await problems({ alertingPath: alerting })).toEqual([
+      `${alerting}: the file is 2.0 MiB; a configuration file may be at most 1 MiB`,
     ])
   })
 })
