@@ -8,15 +8,15 @@ import type { Docs } from './schema-reference.ts'
 
 export const PROBE_INTRO = `One probe per YAML file (\`.yaml\`/\`.yml\`) in \`probes/\` (or the files and folders given with \`--probes\`; a folder contributes its own files, not its subfolders'). An unknown field is an error, so a typo never silently disables a check. Start a file with \`# yaml-language-server: $schema=../schema/probe.schema.json\` for autocomplete in editors.
 
-Durations are a number and a unit: \`250ms\`, \`10s\`, \`1m\`, \`4h\`, \`1d\`. Strings may hold templates: \`{{ env.NAME }}\` is read from the environment when the file is loaded (a missing variable is an error, and the value is a secret that is never printed, logged or sent); \`{{ run.id }}\` (unique per run), \`{{ run.timestamp }}\` (Unix seconds), \`{{ probe.name }}\`, a \`vars\` name, or a name captured by an earlier step are filled in at run time. A cleanup step whose templates cannot be filled in (the create step never returned an id) is skipped, and the report says why.`
+A file may be at most 1 MiB. Durations are a number and a unit: \`250ms\`, \`10s\`, \`1m\`, \`4h\`, \`1d\`, at most \`24d\` (every duration becomes a timer, and Node's timers cannot wait longer); \`0\` only where a field says so. Strings may hold templates: \`{{ env.NAME }}\` is read from the environment when the file is loaded (a missing variable is an error, and so is a value holding a line break, such as a trailing newline; the value is a secret that is never printed, logged or sent); \`{{ run.id }}\` (unique per run), \`{{ run.timestamp }}\` (Unix seconds), \`{{ probe.name }}\`, a \`vars\` name, or a name captured by an earlier step are filled in at run time. A cleanup step whose templates cannot be filled in (the create step never returned an id) is skipped, and the report says why.`
 
-export const ALERTING_INTRO = `\`alerting/alerting.yaml\` (or \`--alerting <file>\`) holds the default alert policy and the named channels. A probe's \`alert:\` block overrides the defaults field by field. Templates here may only read the environment (\`{{ env.NAME }}\`); those values are secrets. Start the file with \`# yaml-language-server: $schema=../schema/alerting.schema.json\` for autocomplete.`
+export const ALERTING_INTRO = `\`alerting/alerting.yaml\` (or \`--alerting <file>\`) holds the default alert policy and the named channels. A probe's \`alert:\` block overrides the defaults field by field. The file may be at most 1 MiB. Templates here may only read the environment (\`{{ env.NAME }}\`); those values are secrets, and one holding a line break is an error. Start the file with \`# yaml-language-server: $schema=../schema/alerting.schema.json\` for autocomplete.`
 
 const POLICY: Record<string, string> = {
   failureThreshold: 'Consecutive failed runs before the alert fires (one `firing` notification per channel). Default: 5.',
   successThreshold: 'Consecutive passing runs before a firing alert resolves. Default: 1.',
   reminderInterval:
-    'Re-notify while the alert is still firing; `0` = never. Default: 4h. PagerDuty and Alertmanager get no reminders (PagerDuty escalates by itself; Alertmanager is re-sent the firing state every minute).',
+    'Re-notify while the alert is still firing; `0` (unquoted or quoted) = never, otherwise at least 1m and at most 24d. Default: 4h. PagerDuty and Alertmanager get no reminders (PagerDuty escalates by itself; Alertmanager is re-sent the firing state every minute).',
   sendResolved: 'Send a `resolved` notification when the probe recovers. Default: true.',
   channels: 'Names of channels defined in the alerting file that receive the notifications. Default: none.',
 }
@@ -46,13 +46,13 @@ export const PROBE_DOCS: Docs = {
   },
   fields: {
     name: 'Unique across all probe files: lower-case letters, digits and `-`, starting with a letter or digit, at most 63 characters. The `probe` label of every metric and alert.',
-    description: 'What the probe checks, in words; shown by `probe list --json`.',
-    interval: 'How often the probe runs. Default: 1m (when `schedule` is not given). At least 1s, and longer than `timeout`.',
+    description: 'What the probe checks, in words; shown by `probe list --json`. At most 4096 characters.',
+    interval: 'How often the probe runs. Default: 1m (when `schedule` is not given). At least 1s, at most 24d, and longer than `timeout`.',
     schedule: 'A cron expression in UTC (5 fields, or 6 with seconds first), instead of `interval`.',
     timeout:
-      'The budget for the whole run, every step and cleanup included; must be shorter than the interval. Cleanup steps keep a reserve of it, so a hung step still leaves time to delete what the run created.',
+      'The budget for the whole run, every step and cleanup included: at least 10ms, and shorter than the interval. Cleanup steps keep a reserve of it, so a hung step still leaves time to delete what the run created.',
     labels:
-      'Extra labels on this probe’s alerts (Alertmanager, webhook). Names are letters, digits and `_`; `probe`, `location`, `step`, `reason`, `result`, `alertname`, `channel`, `event` and `le` are reserved.',
+      'Extra labels on this probe’s alerts (Alertmanager, webhook). Names are letters, digits and `_`, values at most 1024 characters; `probe`, `location`, `step`, `reason`, `result`, `alertname`, `channel`, `event` and `le` are reserved.',
     maxBodySize:
       'The largest response body read per step, in bytes or with a unit (`512KiB`, `1MiB`, `10MB`); a larger body fails the step as "body too large".',
     tls: 'TLS settings for every step.',
@@ -72,12 +72,12 @@ export const PROBE_DOCS: Docs = {
     'steps[].request.json':
       'A JSON body (any YAML value; its strings may hold templates, and `"{{ id }}"` alone keeps the captured value’s type). Sets `content-type: application/json` unless a header says otherwise.',
     'steps[].request.body': 'A raw text body; templates allowed. Give either `json` or `body`.',
-    'steps[].request.timeout': 'A timeout for this step alone, within the probe’s `timeout`.',
+    'steps[].request.timeout': 'A timeout for this step alone: at least 10ms, and within the probe’s `timeout`.',
     'steps[].request.followRedirects':
       'Follow redirects: `true` (at most 5 hops, loops detected) or the maximum number of hops. By default a redirect is the response checked.',
     'steps[].expect': 'What the response must look like; the first mismatch fails the step with a reason in plain words.',
     'steps[].expect.status': 'The accepted status: a number or a list of numbers. Default: any 2xx.',
-    'steps[].expect.maxDuration': 'Fail the step when it takes longer than this.',
+    'steps[].expect.maxDuration': 'Fail the step when it takes longer than this: at least 1ms, at most 24d.',
     'steps[].expect.json':
       'Checks on the JSON response body, keyed by JSONPath (`$.data.id`). A plain value must equal what the path selects, after templating (`"{{ itemId }}"` also equals the number 42 when that is what was captured).',
     'steps[].expect.json.<JSONPath>': 'The expected value, or a matcher object.',
@@ -116,7 +116,7 @@ export const ALERTING_DOCS: Docs = {
 
 const COMMON_CHANNEL: Record<string, string> = {
   timeout:
-    'Time allowed for one delivery attempt. Failed deliveries are retried with backoff (5xx, 429 and network faults; other 4xx are not).',
+    'Time allowed for one delivery attempt: at least 100ms, at most 5m. Failed deliveries are retried with backoff (5xx, 429 and network faults; other 4xx are not).',
 }
 
 export const CHANNEL_DOCS: Record<string, Docs> = {
@@ -167,7 +167,7 @@ export const CHANNEL_DOCS: Record<string, Docs> = {
       type: 'Prometheus Alertmanager API v2 (`POST /api/v2/alerts`), alert `ProbeFailing` with labels `probe`, `location` and the probe’s labels.',
       ...COMMON_CHANNEL,
       url: 'One Alertmanager, or every member of an HA cluster: each is sent every alert (never load-balanced).',
-      resendInterval: 'How often firing alerts are re-sent, with `endsAt` a few intervals ahead (as Prometheus does).',
+      resendInterval: 'How often firing alerts are re-sent, with `endsAt` 4 intervals ahead (as Prometheus does): at least 1s, at most 10m, so that a resolved alert, re-sent for 15 minutes, is re-sent at least once.',
       labels: 'Extra labels on every alert, e.g. `severity: page`.',
     },
   },

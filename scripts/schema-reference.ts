@@ -5,6 +5,8 @@
  * field cannot ship undocumented.
  */
 
+import { DURATION_PATTERNS } from '../src/config/duration.ts'
+
 export interface JsonSchema {
   readonly type?: string | readonly string[]
   readonly properties?: Readonly<Record<string, JsonSchema>>
@@ -42,7 +44,6 @@ export interface Docs {
   readonly types: Readonly<Record<string, string>>
 }
 
-const DURATION_PATTERN = '^(\\d+(?:\\.\\d+)?)(ms|s|m|h|d)$'
 /** zod writes the safe-integer range on plain `z.int()`; it says nothing to a reader. */
 const SAFE_INT = 9007199254740991
 
@@ -92,7 +93,7 @@ export function typeText(node: JsonSchema): string {
   if (typeof node.type !== 'string') return node.type ? node.type.join(' or ') : 'any'
   switch (node.type) {
     case 'string':
-      return node.pattern === DURATION_PATTERN ? 'duration' : 'string'
+      return node.pattern !== undefined && DURATION_PATTERNS.includes(node.pattern) ? 'duration' : 'string'
     case 'integer':
       return `integer${range(node)}`
     case 'array':

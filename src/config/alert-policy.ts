@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { Duration } from './duration.ts'
+import { duration } from './duration.ts'
 
 /** Alert policy fields shared by `alerting.yaml` `defaults:` and a probe's `alert:` override. */
 export const alertPolicyFields = {
@@ -7,8 +7,13 @@ export const alertPolicyFields = {
   failureThreshold: z.int().min(1).max(1000).optional().meta({ description: 'Consecutive failed runs before firing (default 5)' }),
   /** Consecutive passing runs before a firing alert resolves. @defaultValue 1 */
   successThreshold: z.int().min(1).max(1000).optional().meta({ description: 'Consecutive passing runs before resolving (default 1)' }),
-  /** Re-notify while still firing; `0` = never. PagerDuty and Alertmanager get no reminders. @defaultValue 4h */
-  reminderInterval: Duration.optional().meta({ description: 'Re-notify while firing; 0 = never (default 4h)' }),
+  /**
+   * Re-notify while still firing; `0` (as README shows it, unquoted) = never; otherwise at least 1m,
+   * at most 24d. PagerDuty and Alertmanager get no reminders. @defaultValue 4h
+   */
+  reminderInterval: duration({ zero: true, min: 60_000 })
+    .optional()
+    .meta({ description: 'Re-notify while firing; 0 = never, otherwise 1m to 24d (default 4h)' }),
   /** Send a resolved notification when the probe recovers. @defaultValue true */
   sendResolved: z.boolean().optional().meta({ description: 'Send a resolved notification on recovery (default true)' }),
   /** Channel names (keys of `channels:` in alerting.yaml) that receive this probe's notifications. */

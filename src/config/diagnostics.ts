@@ -241,7 +241,9 @@ function boundMessage(
   }
   if (origin === 'string') {
     if (bound === 1 && word === 'at least') return 'must not be empty'
-    return `expected ${word} ${bound} characters, got ${describeValue(input)}`
+    // The length is what is wrong; a 30 MB value, quoted, says less than its size.
+    const length = typeof input === 'string' ? ` (${input.length} characters)` : ''
+    return `expected ${word} ${bound} characters, got ${describeValue(input)}${length}`
   }
   return `expected ${word} ${bound}, got ${describeValue(input)}`
 }

@@ -1,15 +1,42 @@
-import { readFileSync } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { readFileSync, statSync } from 'node:fs'
+import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Diagnostic } from './diagnostics.ts'
 
 const YAML_FILE = /\.ya?ml$/i
 
+/**
+ * The largest probe or alerting file read. A real one is a few KiB; a bigger
+ * one is a mistake (a log pasted in, a generated blob), and everything in it
+ * is kept in memory and served by /api/probes.
+ */
+export const MAX_FILE_BYTES = 1024 * 1024
+
 /** A file to load: `display` is how messages name it (as given, or folder + name), `absolute` where it is read. */
 export interface ConfigFile {
   readonly display: string
   readonly absolute: string
+}
+
+/** Why a file-system call failed, in words: `permission denied`, `a symbolic link loop`. */
+export function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or folder'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    case 'ELOOP':
+      return 'a symbolic link loop'
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder'
+    case 'EISDIR':
+      return 'a folder, not a file'
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error))
+  }
 }
 
 /**
@@ -18,6 +45,12 @@ export interface ConfigFile {
  * (so a folder can hold drafts or fixtures below it) and not hidden ones
  * (a Kubernetes ConfigMap mount keeps its bookkeeping in `..data`).
  * Symlinks are followed, as ConfigMap mounts need.
+ *
+ * A probe file that is there but cannot be read (a dangling symlink, a link
+ * loop, no permission) is a diagnostic, never skipped: skipping it would
+ * retire its probe on reload, and retiring resolves an open incident while
+ * the target is still down (README "Reload"). No file-system error escapes
+ * as an exception; each one becomes a diagnostic naming the path.
  */
 export async function findProbeFiles(paths: readonly string[], cwd: string): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[] }> {
   const files: ConfigFile[] = []
@@ -30,28 +63,56 @@ export async function findProbeFiles(paths: readonly string[], cwd: string): Pro
   }
   for (const given of paths) {
     const absolute = path.resolve(cwd, given)
-    const info = await stat(absolute).catch(() => null)
-    if (!info) {
-      diagnostics.push({ file: given, path: '', message: 'no such file or folder' })
+    const info = await stat(absolute).catch((error: unknown) => error as NodeJS.ErrnoException)
+    if (info instanceof Error) {
+      diagnostics.push({ file: given, path: '', message: await unreadable(absolute, info) })
     } else if (info.isDirectory()) {
       const found = await yamlFilesIn(given, absolute)
-      if (found.length === 0) diagnostics.push({ file: given, path: '', message: 'no probe files found (expected .yaml or .yml files)' })
-      found.forEach(add)
-    } else {
+      diagnostics.push(...found.diagnostics)
+      if (found.files.length === 0 && found.diagnostics.length === 0) {
+        diagnostics.push({ file: given, path: '', message: 'no probe files found (expected .yaml or .yml files)' })
+      }
+      found.files.forEach(add)
+    } else if (info.isFile()) {
       add({ display: path.normalize(given), absolute })
+    } else {
+      diagnostics.push({ file: given, path: '', message: 'not a regular file or folder' })
     }
   }
   return { files, diagnostics }
 }
 
-async function yamlFilesIn(given: string, absolute: string): Promise<ConfigFile[]> {
-  const names = (await readdir(absolute)).filter((name) => YAML_FILE.test(name) && !name.startsWith('.')).sort()
+async function yamlFilesIn(given: string, absolute: string): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[] }> {
   const files: ConfigFile[] = []
-  for (const name of names) {
-    const info = await stat(path.join(absolute, name)).catch(() => null)
-    if (info?.isFile()) files.push({ display: path.join(given, name), absolute: path.join(absolute, name) })
+  const diagnostics: Diagnostic[] = []
+  let entries: string[]
+  try {
+    entries = await readdir(absolute)
+  } catch (error) {
+    diagnostics.push({ file: given, path: '', message: `cannot list the folder (${fsReason(error)})` })
+    return { files, diagnostics }
   }
-  return files
+  const names = entries.filter((name) => YAML_FILE.test(name) && !name.startsWith('.')).sort()
+  for (const name of names) {
+    const file = { display: path.join(given, name), absolute: path.join(absolute, name) }
+    const info = await stat(file.absolute).catch((error: unknown) => error as NodeJS.ErrnoException)
+    if (info instanceof Error) diagnostics.push({ file: file.display, path: '', message: await unreadable(file.absolute, info) })
+    // A subfolder is not a probe file, whatever its name; anything else (a FIFO, a socket) would hang or fail the read.
+    else if (info.isFile()) files.push(file)
+    else if (!info.isDirectory()) diagnostics.push({ file: file.display, path: '', message: 'not a regular file' })
+  }
+  return { files, diagnostics }
+}
+
+/** Why `stat` failed on a path, naming a dangling symlink's target: `a symbolic link to x.yaml, which does not exist`. */
+async function unreadable(absolute: string, error: NodeJS.ErrnoException): Promise<string> {
+  if (error.code === 'ENOENT') {
+    const target = await lstat(absolute)
+      .then((link) => (link.isSymbolicLink() ? readlink(absolute) : null))
+      .catch(() => null)
+    if (target !== null) return `a symbolic link to ${target}, which does not exist`
+  }
+  return fsReason(error)
 }
 
 export type ReadResult =
@@ -65,10 +126,12 @@ export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
   try {
     // Synchronous on purpose: a small file costs ~25 µs this way, but ~1 ms through the
     // thread pool's open/stat/read/close round trips, which made 1,000 files take over a second.
+    const size = statSync(file.absolute).size
+    if (size > MAX_FILE_BYTES) return fail(`the file is ${formatBytes(size)}; a configuration file may be at most 1 MiB`)
     text = readFileSync(file.absolute, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const message = code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (error as Error).message})`
+    const message = code === 'ENOENT' ? 'no such file' : `cannot read the file (${fsReason(error)})`
     return fail(message)
   }
   const lines = new LineCounter()
@@ -96,4 +159,8 @@ function yamlMessage(problem: { code: string; message: string }): string {
   // The library's advice names its own API; a user is helped by the rule instead.
   if (problem.code === 'MULTIPLE_DOCS') return 'a file holds one document; remove the "---" separator'
   return problem.message
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`
 }

@@ -1,7 +1,7 @@
 import cron from 'node-cron'
 import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
-import { Duration, formatDuration } from './duration.ts'
+import { Duration, duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
 import { jsonTemplateRefs as jsonRefs, jsonTemplateValue, RUN_REFS, type TemplateContext, templateString } from './template.ts'
 
@@ -14,6 +14,10 @@ const RESERVED_LABELS = ['probe', 'location', 'step', 'reason', 'result', 'alert
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/
 const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 }
+/** A shorter budget would fail every run: `0` aborts before the first request. */
+const MIN_TIMEOUT_MS = 10
+export const MAX_DESCRIPTION = 4096
+export const MAX_LABEL_VALUE = 1024
 /** Redirects followed when a step says `followRedirects: true`. */
 export const DEFAULT_MAX_REDIRECTS = 5
 
@@ -82,8 +86,8 @@ export function probeFileSchema(context: TemplateContext) {
       json: jsonTemplateValue(context).optional(),
       /** A raw text body. */
       body: Template.optional(),
-      /** A per-step timeout, within the probe's `timeout`. */
-      timeout: Duration.optional(),
+      /** A per-step timeout, within the probe's `timeout`; at least 10ms, like the probe's. */
+      timeout: duration({ min: MIN_TIMEOUT_MS }).optional(),
       /** Follow redirects: `true` (at most 5) or a maximum number of hops. @defaultValue false */
       followRedirects: z
         .union([z.boolean(), z.int().min(1).max(20)])
@@ -104,6 +108,7 @@ export function probeFileSchema(context: TemplateContext) {
       })
       .transform((s) => (Array.isArray(s) ? s : [s]))
       .optional(),
+    /** Fail the step when it takes longer; at least 1ms, at most 24d. */
     maxDuration: Duration.optional(),
     json: z
       .record(z.string(), JsonMatcher)
@@ -143,16 +148,17 @@ export function probeFileSchema(context: TemplateContext) {
     .strictObject({
       $schema: z.string().optional(),
       name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
-      description: z.string().optional(),
-      /** How often the probe runs. @defaultValue 1m (unless `schedule` is given) */
+      /** Served with every /api/probes answer and status page: at most 4 KiB, far above a sentence or two. */
+      description: z.string().max(MAX_DESCRIPTION).optional(),
+      /** How often the probe runs; at least 1s (checked below), at most 24d. @defaultValue 1m (unless `schedule` is given) */
       interval: Duration.optional(),
       /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
       schedule: z
         .string()
         .refine((expr) => cron.validate(expr), { error: (i) => `invalid cron expression ${JSON.stringify(i.input)}` })
         .optional(),
-      /** Budget for the whole run, all steps included. @defaultValue 30s */
-      timeout: Duration.prefault('30s'),
+      /** Budget for the whole run, all steps included; at least 10ms, shorter than the interval. @defaultValue 30s */
+      timeout: duration({ min: MIN_TIMEOUT_MS }).prefault('30s'),
       labels: z
         .record(
           z
@@ -161,7 +167,8 @@ export function probeFileSchema(context: TemplateContext) {
             .refine((name) => !RESERVED_LABELS.includes(name), {
               error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe`,
             }),
-          z.string(),
+          // A label value goes into every series and alert of the probe; 1 KiB is far above any real one.
+          z.string().max(MAX_LABEL_VALUE),
         )
         .default({}),
       /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */

@@ -43,7 +43,10 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
       if (value === undefined) problems.push(`environment variable ${name.slice(4)} is not set`)
       else {
         context.secrets.add(value)
-        parts.push({ text: value })
+        // Every env value is a secret: one with a line break (often a trailing newline from `echo` or a
+        // file) breaks the header it goes into on every run, and cannot be masked line by line.
+        if (/[\r\n]/.test(value)) problems.push(`environment variable ${name.slice(4)} holds a line break (a trailing newline?); remove it`)
+        else parts.push({ text: value })
       }
     } else parts.push({ ref: name })
   }

@@ -25,13 +25,20 @@ export async function runDaemon(options: CommonOptions): Promise<number> {
     return EXIT_CONFIG
   }
 
+  // A promise some part forgot to catch is a bug to log, never a reason to stop probing: without a
+  // handler, Node exits, and a SIGHUP could take monitoring down (README "Reload").
+  const onUnhandled = (reason: unknown) => logger.error({ err: reason }, 'bug: unhandled promise rejection')
+  process.on('unhandledRejection', onUnhandled)
+
   return new Promise<number>((resolve) => {
     let reloading: Promise<unknown> = Promise.resolve()
     let stopping = false
 
     const onHangup = () => {
       logger.info('SIGHUP: reloading configuration')
-      reloading = reloading.then(() => runtime.reload())
+      // A configuration problem comes back as `false` (logged and exported by the runtime); a throw
+      // is a bug, logged here so the chain goes on and the next SIGHUP still reloads.
+      reloading = reloading.then(() => runtime.reload()).catch((error: unknown) => logger.error({ err: error }, 'bug: the reload threw'))
     }
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -48,6 +55,7 @@ export async function runDaemon(options: CommonOptions): Promise<number> {
         .finally(() => {
           process.off('SIGTERM', onStop)
           process.off('SIGINT', onStop)
+          process.off('unhandledRejection', onUnhandled)
           logger.flush(() => resolve(EXIT_OK))
         })
     }

@@ -68,7 +68,16 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let stateWriteError: string | null = null
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
-    return loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd })
+    try {
+      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd })
+    } catch (error) {
+      // The loader turns every file problem into a diagnostic; a throw is a bug, but it must still
+      // refuse the reload (and say so in probe_config_last_reload_successful), not crash or pass.
+      return {
+        ok: false,
+        diagnostics: [{ file: '', path: '', message: `bug: loading threw: ${(error as Error)?.message ?? String(error)}` }],
+      }
+    }
   }
 
   function activate(config: LoadedConfig): Active {

@@ -28,8 +28,14 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env }
 }
 
-function spawnProbe(args: readonly string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(NODE, [PROBE_BIN, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+/** Whom a child runs as: tests of permission errors run it as an unprivileged user when they themselves are root. */
+export interface RunAs {
+  readonly uid: number
+  readonly gid: number
+}
+
+function spawnProbe(args: readonly string[], cwd: string, env: Record<string, string>, as?: RunAs) {
+  const child = spawn(NODE, [PROBE_BIN, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...as })
   const out = { stdout: '', stderr: '' }
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out.stdout += chunk
@@ -49,9 +55,10 @@ export async function spawnDaemon(
   config: Config,
   env: Record<string, string> = {},
   extra: string[] = [],
+  as?: RunAs,
 ): Promise<Child> {
   const args = ['run', '--probes', config.probesDir, '--alerting', config.alertingFile, '--state-dir', config.stateDir]
-  const { child, out, exit } = spawnProbe([...args, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...extra], config.dir, env)
+  const { child, out, exit } = spawnProbe([...args, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...extra], config.dir, env, as)
   let exited = false
   void exit.then(() => {
     exited = true
@@ -91,8 +98,8 @@ export async function exitOf(child: Child, timeoutMs = 30_000): Promise<{ code: 
 }
 
 /** A `probe` command to completion (bounded); for validate and for runs that must refuse to start. */
-export async function probeCli(args: readonly string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 30_000) {
-  const { child, out, exit } = spawnProbe(args, cwd, env)
+export async function probeCli(args: readonly string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 30_000, as?: RunAs) {
+  const { child, out, exit } = spawnProbe(args, cwd, env, as)
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const { code, signal } = await exit
   clearTimeout(timer)

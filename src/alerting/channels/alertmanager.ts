@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { Duration } from '../../config/duration.ts'
+import { duration } from '../../config/duration.ts'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
 import type { Channel, ChannelDefinition, ChannelDeps, SendResult } from '../channel.ts'
@@ -18,8 +18,12 @@ function schema(context: TemplateContext) {
     ...channelCommonFields,
     /** One Alertmanager, or every member of an HA cluster (each is sent to; never load-balance). */
     url: z.union([Url, z.array(Url).min(1)]).transform((u) => (Array.isArray(u) ? u : [u])),
-    /** How often firing alerts are re-sent (as Prometheus does). @defaultValue 1m */
-    resendInterval: Duration.prefault('1m'),
+    /**
+     * How often firing alerts are re-sent (as Prometheus does): at least 1s (`0s` re-posted in a busy
+     * loop, and `endsAt`, 4 intervals ahead, expired the alert), at most 10m, so that a resolved alert is
+     * re-sent at least once within RESOLVED_RETENTION_MS. @defaultValue 1m
+     */
+    resendInterval: duration({ min: 1_000, max: 10 * 60_000 }).prefault('1m'),
     /** Extra labels on every alert, e.g. severity. */
     labels: z.record(z.string(), z.string()).default({}),
   })

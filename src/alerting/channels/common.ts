@@ -1,11 +1,14 @@
-import { Duration, formatDuration } from '../../config/duration.ts'
+import { duration, formatDuration } from '../../config/duration.ts'
 import type { SecretMask } from '../../config/secrets.ts'
 import type { Notification, NotificationEvent } from '../notification.ts'
 
 /** Fields every channel accepts. */
 export const channelCommonFields = {
-  /** Time allowed for one delivery attempt. @defaultValue 10s */
-  timeout: Duration.prefault('10s'),
+  /**
+   * Time allowed for one delivery attempt: at least 100ms (`0s` would fail every attempt at once),
+   * at most 5m (a longer attempt holds a notification that retries would deliver sooner). @defaultValue 10s
+   */
+  timeout: duration({ min: 100, max: 5 * 60_000 }).prefault('10s'),
 }
 
 /** The word every channel puts in front of a title: `FIRING`, `RESOLVED`, `REMINDER`, `TEST`. */

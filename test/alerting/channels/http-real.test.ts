@@ -113,7 +113,7 @@ describe('HTTP channels on real sockets', () => {
     const one = await server(answer)
     const two = await server(answer)
     const down = await closedPort()
-    const { config, secrets } = loadChannel('alertmanager', { url: [one.url, two.url, down], resendInterval: '100ms' })
+    const { config, secrets } = loadChannel('alertmanager', { url: [one.url, two.url, down], resendInterval: '1s' })
     const channel = alertmanager.create(config, deps(secrets)) as AlertmanagerChannel
     cleanups.push(() => channel.close())
     expect(await channel.send(notification(), noSignal())).toEqual({ ok: true })
