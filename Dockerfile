@@ -70,7 +70,11 @@ COPY src/ ./src/
 COPY schema/ ./schema/
 COPY probes/ ./probes/
 COPY alerting/ ./alerting/
-RUN ln -s /app/bin/probe.js /usr/local/bin/probe \
+# The daemon, its HEALTHCHECK and the entrypoint need node only: npm, npx and
+# corepack leave the runtime (less to exploit; the deps stage ran npm ci).
+# Their bytes stay in the base's layers, shared with every image on that base.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+ && ln -s /app/bin/probe.js /usr/local/bin/probe \
  && mkdir -p /var/lib/smokeprobe \
  && chown node:node /var/lib/smokeprobe
 
