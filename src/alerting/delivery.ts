@@ -122,15 +122,32 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         seen.delete(lane)
         continue
       }
-      const due = Math.max(Date.parse(entry.nextAttemptAt), holds.get(entry.channel) ?? 0)
+      // The age bound holds for an entry that is waiting too (behind a hold, a
+      // long backoff, or a restored far-off retry), not only after an attempt.
+      const expires = Date.parse(entry.enqueuedAt) + retry.maxAgeMs
+      if (expires <= at) {
+        drop(key, entry, `gave up after ${entry.attempts} attempts: not delivered within ${retry.maxAgeMs} ms`, entry.attempts)
+        seen.delete(lane)
+        continue
+      }
+      const due = Math.max(Date.parse(entry.nextAttemptAt), holdOf(entry.channel, at))
       if (due > at) {
-        nextWake = Math.min(nextWake, due)
+        nextWake = Math.min(nextWake, due, expires)
         continue
       }
       if (inFlightOn(entry.channel) >= retry.maxInFlightPerChannel) continue
       attempt(key, entry, channel, lane)
     }
     arm()
+  }
+
+  /** A channel's pause, forgotten once it has passed. */
+  function holdOf(channel: string, at: number): number {
+    const until = holds.get(channel)
+    if (until === undefined) return 0
+    if (until > at) return until
+    holds.delete(channel)
+    return 0
   }
 
   function arm(): void {
@@ -168,6 +185,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const { channel, notification } = entry
     if (result.ok) {
       outbox.delete(key)
+      // The endpoint takes notifications again: whatever pause it asked for is over.
+      holds.delete(channel)
       if (lastError.delete(channel)) logger.info({ channel }, 'notification delivery recovered')
       logger.debug({ channel, probe: notification.probe, event: notification.event, id: notification.id }, 'notification sent')
       deps.onResult?.(channel, notification.event, 'sent')
@@ -180,7 +199,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return
     }
     const at = now()
-    const retryAfter = result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? result.retryAfterMs : 0
+    // Capped at the longest backoff: the endpoint may ask for a pause, not for silence.
+    const retryAfter = result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? Math.min(result.retryAfterMs, retry.maxDelayMs) : 0
     if (retryAfter > 0) holds.set(channel, at + retryAfter)
     // At least 1 ms: a retry always goes through a timer, so a channel that
     // fails at once cannot spin the event loop on a zero jitter draw.

@@ -151,6 +151,47 @@ describe('delivery', () => {
     expect(pager.sent.map((n) => n.id).sort()).toEqual(['inc1-firing', 'inc2-firing'])
   })
 
+  it('a Retry-After beyond the longest backoff is cut to it, and the pause ends', async () => {
+    let calls = 0
+    const chat = fakeChannel('chat', {
+      respond: () => (++calls === 1 ? { ok: false, retryable: true, reason: 'HTTP 503', retryAfterMs: 99_999_999_000 } : { ok: true }),
+    })
+    const h = harness([chat], { random: () => 0, retry: { maxDelayMs: 60_000 } })
+    h.delivery.enqueue('chat', FIRING)
+    h.delivery.kick()
+    await advance()
+    expect(chat.attempts).toHaveLength(1)
+    await advance(60_001)
+    expect(chat.sent).toEqual([FIRING])
+    // The pause is over: a later incident goes at once.
+    h.delivery.enqueue('chat', notification({ id: 'inc2-firing', incidentId: 'inc2' }))
+    h.delivery.kick()
+    await advance(1)
+    expect(chat.sent.map((n) => n.id)).toEqual(['inc1-firing', 'inc2-firing'])
+  })
+
+  it('gives up an entry that waited past the age bound without another attempt', async () => {
+    const chat = fakeChannel('chat', { respond: DOWN })
+    const h = harness([chat], { retry: { maxAgeMs: 3_600_000 } })
+    h.delivery.restore([
+      {
+        channel: 'chat',
+        notification: FIRING,
+        attempts: 1,
+        enqueuedAt: new Date(T0).toISOString(),
+        firstAttemptAt: new Date(T0).toISOString(),
+        // A retry far beyond the age bound, as an old uncapped Retry-After left it in the state file.
+        nextAttemptAt: new Date(T0 + 365 * 86_400_000).toISOString(),
+        lastError: 'HTTP 503',
+      },
+    ])
+    h.delivery.kick()
+    await advance(3_600_001)
+    expect(chat.attempts).toEqual([])
+    expect(h.delivery.entries()).toEqual([])
+    expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after 1 attempts: not delivered within/)
+  })
+
   it('drops a non-retryable failure after one attempt, logged and counted as failed', async () => {
     const pager = fakeChannel('pager', { respond: () => ({ ok: false, retryable: false, reason: 'HTTP 400: invalid routing key' }) })
     const h = harness([pager])
