@@ -94,10 +94,26 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     return { probe: name, location, labels: record.labels }
   }
 
-  function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly string[]): Notification {
+  /**
+   * Queues the event for the channels `to`, and returns its notification, or
+   * null when `sendResolved: false` leaves nobody to tell of a resolve.
+   */
+  function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly string[]): Notification | null {
+    const recipients = event.event === 'resolved' ? resolveRecipients(record.policy, to) : to
+    if (event.event === 'resolved' && recipients.length === 0 && to.length > 0) return null
     const notification = buildNotification(event, subject(name, record))
-    for (const channel of to) delivery.enqueue(channel, notification)
+    for (const channel of recipients) delivery.enqueue(channel, notification)
     return notification
+  }
+
+  /**
+   * Level-triggered channels are always told an incident ended, or they keep
+   * it firing; `sendResolved` decides for the edge-triggered ones only
+   * (README "Alerting").
+   */
+  function resolveRecipients(policy: AlertPolicy, to: readonly string[]): readonly string[] {
+    if (policy.sendResolved) return to
+    return to.filter((channel) => channels.get(channel)?.levelTriggered === true)
   }
 
   /** Level-triggered channels re-send what fires on their own; at start they must be told what that is. */
@@ -114,7 +130,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   /** The probe left the configuration: its open incident must not stay open on the channels forever. */
   function retire(name: string, record: ProbeRecord): void {
     if (isFiring(record.state)) logger.info({ probe: name }, 'probe removed while firing; resolving its alert')
-    for (const event of resolve(record.state, record.policy, now()).events) send(event, name, record, record.paged)
+    for (const event of resolve(record.state, now()).events) send(event, name, record, record.paged)
     records.delete(name)
   }
 
@@ -135,8 +151,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     const added = probe.policy.channels.filter((channel) => !record.paged.includes(channel))
     const dropped = record.paged.filter((channel) => !probe.policy.channels.includes(channel))
     if (added.length > 0) send(firing, probe.name, updated, added)
-    if (dropped.length > 0)
-      for (const event of resolve(record.state, record.policy, now()).events) send(event, probe.name, updated, dropped)
+    if (dropped.length > 0) for (const event of resolve(record.state, now()).events) send(event, probe.name, updated, dropped)
     return { ...updated, paged: [...probe.policy.channels] }
   }
 
@@ -184,7 +199,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (state === record.state && events.length === 0) return { state, notifications: [] }
       // The firing pages the policy's channels; reminders and the resolve go to exactly those.
       const paged = events.some((event) => event.event === 'firing') ? [...record.policy.channels] : record.paged
-      const notifications = events.map((event) => send(event, result.probe, record, paged))
+      const notifications = events.flatMap((event) => send(event, result.probe, record, paged) ?? [])
       records.set(result.probe, { ...record, state, paged: isFiring(state) ? paged : [] })
       // On disk before any attempt: a crash from here on redelivers after restart.
       await save()
