@@ -10,7 +10,7 @@ import type { RunResult } from '../probe/result.ts'
 import type { Channel } from './channel.ts'
 import { createDelivery, type RetryPolicy } from './delivery.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
-import { buildNotification, type NotificationSubject } from './notify.ts'
+import { buildNotification, incidentId, type NotificationSubject } from './notify.ts'
 import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve } from './state.ts'
 import { createStore, type ProbeRecord, policyHash, type StoredAlerts } from './store.ts'
 
@@ -101,7 +101,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly string[]): Notification | null {
     const recipients = event.event === 'resolved' ? resolveRecipients(record.policy, to) : to
     if (event.event === 'resolved' && recipients.length === 0 && to.length > 0) return null
-    const notification = buildNotification(event, subject(name, record))
+    const notification = buildNotification(event, subject(name, record), record.incidentId)
     for (const channel of recipients) delivery.enqueue(channel, notification)
     return notification
   }
@@ -122,7 +122,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     const firing: Notification[] = []
     for (const [probe, record] of records) {
       const event = firingEvent(record.state, now())
-      if (event && record.paged.includes(name)) firing.push(buildNotification(event, subject(probe, record)))
+      if (event && record.paged.includes(name)) firing.push(buildNotification(event, subject(probe, record), record.incidentId))
     }
     channel.resume(firing)
   }
@@ -158,7 +158,12 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   return {
     async load() {
       const { data, warning } = await store.load()
-      for (const [name, record] of Object.entries(data.probes)) records.set(name, record)
+      for (const [name, record] of Object.entries(data.probes)) {
+        // A state file from before the incident id was stored: derive it once, as at the
+        // firing, and keep it from now on.
+        const since = isFiring(record.state) ? record.state.since : null
+        records.set(name, since && !record.incidentId ? { ...record, incidentId: incidentId(name, location, since) } : record)
+      }
       delivery.restore(data.outbox)
       for (const [name, channel] of channels) resume(name, channel)
       delivery.kick()
@@ -174,7 +179,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           probe.name,
           record
             ? reconfigure(probe, record)
-            : { policy: probe.policy, policyHash: policyHash(probe.policy), labels: { ...probe.labels }, paged: [], state: INITIAL_STATE },
+            : {
+                policy: probe.policy,
+                policyHash: policyHash(probe.policy),
+                labels: { ...probe.labels },
+                paged: [],
+                state: INITIAL_STATE,
+                incidentId: null,
+              },
         )
       }
       await save()
@@ -198,9 +210,13 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const { state, events } = next(record.state, run, record.policy, at)
       if (state === record.state && events.length === 0) return { state, notifications: [] }
       // The firing pages the policy's channels; reminders and the resolve go to exactly those.
-      const paged = events.some((event) => event.event === 'firing') ? [...record.policy.channels] : record.paged
-      const notifications = events.flatMap((event) => send(event, result.probe, record, paged) ?? [])
-      records.set(result.probe, { ...record, state, paged: isFiring(state) ? paged : [] })
+      const opened = events.find((event) => event.event === 'firing')
+      const paged = opened ? [...record.policy.channels] : record.paged
+      // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
+      const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
+      const notifications = events.flatMap((event) => send(event, result.probe, { ...record, incidentId: incident }, paged) ?? [])
+      const open = isFiring(state)
+      records.set(result.probe, { ...record, state, paged: open ? paged : [], incidentId: open ? incident : null })
       // On disk before any attempt: a crash from here on redelivers after restart.
       await save()
       delivery.kick()

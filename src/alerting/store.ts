@@ -24,6 +24,13 @@ export interface ProbeRecord {
   /** Channels the open incident was paged to: they, and only they, get its reminders and resolve. */
   readonly paged: readonly string[]
   readonly state: AlertState
+  /**
+   * The open incident's id, fixed when it fired, so its reminders and resolve
+   * carry the firing's id (PagerDuty dedup_key) even if `--location` changed
+   * across a restart. Null while no incident is open, and in a state file
+   * written before it was stored (then derived as at the firing).
+   */
+  readonly incidentId: string | null
 }
 
 export interface StoredAlerts {
@@ -216,6 +223,8 @@ const StoredFile = z.object({
       labels: z.record(z.string(), z.string()),
       paged: z.array(z.string()),
       state: StateShape,
+      // Absent in files written before the id was stored.
+      incidentId: z.string().min(1).nullable().default(null),
     }),
   ),
   outbox: z.array(

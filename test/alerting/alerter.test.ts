@@ -405,6 +405,46 @@ describe('alerter', () => {
     expect(firing?.summary).toMatch(/^FIRING items-crud from eu-1: /)
   })
 
+  it('keeps the incident id of the firing when --location is renamed across a restart', async () => {
+    const first = alerter(channels(), { location: 'eu-1' })
+    await first.alerter.load()
+    await first.alerter.configure([probe('items-crud', { reminderIntervalMs: 2 * MINUTE })])
+    const [firing] = await fail(first.alerter, 5)
+    expect(firing?.incidentId).toBe(incidentId('items-crud', 'eu-1', firing?.since ?? ''))
+    await first.alerter.close()
+
+    const [oncall, pager] = channels()
+    const second = alerter([oncall, pager], { location: 'eu-west-1' })
+    await second.alerter.load()
+    await second.alerter.configure([probe('items-crud', { reminderIntervalMs: 2 * MINUTE })])
+    const [reminder] = await fail(second.alerter, 2)
+    const [resolved] = (await run(second.alerter, 'success')).notifications
+    expect([reminder?.event, resolved?.event]).toEqual(['reminder', 'resolved'])
+    expect([reminder?.incidentId, resolved?.incidentId]).toEqual([firing?.incidentId, firing?.incidentId])
+    await until(() => pager.sent.length === 1, 'resolve on the pager')
+    expect(pager.sent[0]?.incidentId).toBe(firing?.incidentId)
+    // The next incident is named under the new location.
+    const [next] = await fail(second.alerter, 5)
+    expect(next?.incidentId).toBe(incidentId('items-crud', 'eu-west-1', next?.since ?? ''))
+  })
+
+  it('a state file without a stored incident id resolves under the id derived as at the firing', async () => {
+    const first = alerter(channels())
+    await first.alerter.load()
+    await first.alerter.configure([probe()])
+    const [firing] = await fail(first.alerter, 5)
+    await first.alerter.close()
+    const file = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))
+    delete file.probes['items-crud'].incidentId
+    await writeFile(join(dir, STATE_FILE), JSON.stringify(file))
+
+    const second = alerter(channels())
+    await second.alerter.load()
+    await second.alerter.configure([probe()])
+    const [resolved] = (await run(second.alerter, 'success')).notifications
+    expect(resolved?.incidentId).toBe(firing?.incidentId)
+  })
+
   it('ignores a run of a probe it does not know, and leaves no temp files', async () => {
     const { alerter: a } = alerter(channels())
     await a.load()

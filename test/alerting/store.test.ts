@@ -31,8 +31,16 @@ const DATA: StoredAlerts = {
         lastNotifiedAt: '2026-03-01T10:04:00.000Z',
         reminders: 0,
       },
+      incidentId: 'inc1',
     },
-    orders: { policy: BUILTIN_POLICY, policyHash: policyHash(BUILTIN_POLICY), labels: {}, paged: [], state: { kind: 'ok' } },
+    orders: {
+      policy: BUILTIN_POLICY,
+      policyHash: policyHash(BUILTIN_POLICY),
+      labels: {},
+      paged: [],
+      state: { kind: 'ok' },
+      incidentId: null,
+    },
   },
   outbox: [
     {
@@ -85,6 +93,15 @@ describe('store', () => {
     expect(await store.save(DATA)).toEqual({ error: null })
     expect(JSON.parse(await readFile(store.path, 'utf8')).version).toBe(1)
     expect(await createStore(join(dir, 'state')).load()).toEqual({ data: DATA, warning: null })
+  })
+
+  it('loads a file written before incident ids and channel identities were stored', async () => {
+    const { incidentId: _, ...old } = DATA.probes['items-crud']!
+    await mkdir(join(dir, 'old'))
+    await writeFile(join(dir, 'old', STATE_FILE), JSON.stringify({ version: 1, probes: { 'items-crud': old }, outbox: DATA.outbox }))
+    const { data, warning } = await createStore(join(dir, 'old')).load()
+    expect(warning).toBeNull()
+    expect(data.probes['items-crud']).toEqual({ ...old, incidentId: null })
   })
 
   const BROKEN: [string, string, RegExp][] = [
