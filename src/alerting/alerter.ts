@@ -8,7 +8,7 @@ import type { AlertPolicy } from '../config/alert-policy.ts'
 import type { Logger } from '../log.ts'
 import type { RunResult } from '../probe/result.ts'
 import type { Channel } from './channel.ts'
-import { createDelivery, type RetryPolicy } from './delivery.ts'
+import { createDelivery, type DeliveryResult, type OutboxEntry, type RetryPolicy } from './delivery.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
 import { buildNotification, incidentId, type NotificationSubject } from './notify.ts'
 import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve } from './state.ts'
@@ -23,8 +23,8 @@ export interface AlerterDeps {
   readonly logger: Logger
   readonly now?: () => Date
   readonly random?: () => number
-  /** Each delivered notification and each failed attempt on each channel: feeds `probe_notifications_total`. */
-  readonly onNotification?: (channel: string, event: NotificationEvent, result: 'sent' | 'failed') => void
+  /** Each delivered notification, each failed attempt and each notification given up, per channel: feeds `probe_notifications_total`. */
+  readonly onNotification?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
   /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
   readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */
@@ -66,10 +66,36 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     logger,
     persist: () => void save(),
     onResult: deps.onNotification,
+    onDrop: (entry, reason) => unpage(entry, reason),
     now: () => now().getTime(),
     random: deps.random,
     retry: deps.retry,
   })
+
+  /**
+   * A firing given up (a 4xx such as a bad routing key, or 24 h undelivered)
+   * did not page that channel: if it still counted as paged, fixing the key
+   * and reloading would never page the incident (PagerDuty gets no
+   * reminders). So the channel is un-marked, and the next failed run or
+   * reload pages it again.
+   */
+  function unpage(entry: OutboxEntry, reason: string): void {
+    const { notification, channel } = entry
+    if (notification.event !== 'firing') return
+    const record = records.get(notification.probe)
+    if (!record || !isFiring(record.state) || !record.paged.includes(channel)) return
+    if (incidentOf(notification.probe, record) !== notification.incidentId) return
+    records.set(notification.probe, { ...record, paged: record.paged.filter((name) => name !== channel) })
+    logger.error(
+      { channel, probe: notification.probe, incidentId: notification.incidentId, reason },
+      'firing not delivered; the channel is paged again on the next failed run or reload',
+    )
+  }
+
+  function incidentOf(name: string, record: ProbeRecord): string | null {
+    if (!isFiring(record.state)) return null
+    return record.incidentId ?? incidentId(name, location, record.state.since)
+  }
 
   function snapshot(): StoredAlerts {
     return { probes: Object.fromEntries(records), outbox: delivery.entries() }
@@ -211,10 +237,20 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (state === record.state && events.length === 0) return { state, notifications: [] }
       // The firing pages the policy's channels; reminders and the resolve go to exactly those.
       const opened = events.find((event) => event.event === 'firing')
-      const paged = opened ? [...record.policy.channels] : record.paged
+      let paged = opened ? [...record.policy.channels] : record.paged
       // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
       const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
-      const notifications = events.flatMap((event) => send(event, result.probe, { ...record, incidentId: incident }, paged) ?? [])
+      const current = { ...record, incidentId: incident }
+      const notifications = events.flatMap((event) => send(event, result.probe, current, paged) ?? [])
+      // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again.
+      const unpaged = state.kind === 'firing' && !opened ? record.policy.channels.filter((name) => !paged.includes(name)) : []
+      const again = unpaged.length > 0 ? firingEvent(state, at) : null
+      if (again) {
+        logger.info({ probe: result.probe, channels: unpaged }, 'paging again the channels whose firing was not delivered')
+        const notification = send(again, result.probe, current, unpaged)
+        if (notification) notifications.push(notification)
+        paged = [...paged, ...unpaged]
+      }
       const open = isFiring(state)
       records.set(result.probe, { ...record, state, paged: open ? paged : [], incidentId: open ? incident : null })
       // On disk before any attempt: a crash from here on redelivers after restart.

@@ -32,7 +32,12 @@ export interface OutboxEntry {
   readonly lastError: string | null
 }
 
-export type DeliveryResult = 'sent' | 'failed'
+/**
+ * `sent`: delivered. `failed`: one attempt failed, retried or not. `dropped`:
+ * the entry was given up (not retryable, too old, channel gone); nothing more
+ * will be tried for it.
+ */
+export type DeliveryResult = 'sent' | 'failed' | 'dropped'
 
 export interface DeliveryDeps {
   readonly channels: ReadonlyMap<string, Channel>
@@ -40,8 +45,10 @@ export interface DeliveryDeps {
   readonly logger: Logger
   /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
   readonly persist: () => void
-  /** Each delivered notification ('sent') and each failed attempt, retried or not ('failed'): `probe_notifications_total`. */
+  /** Each delivered notification ('sent'), each failed attempt ('failed') and each entry given up ('dropped'): `probe_notifications_total`. */
   readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
+  /** An entry was given up; the caller may need to undo what it assumed delivered. */
+  readonly onDrop?: (entry: OutboxEntry, reason: string) => void
   readonly now?: () => number
   readonly random?: () => number
   readonly retry?: Partial<RetryPolicy>
@@ -195,6 +202,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
     const attempts = entry.attempts + 1
     if (!result.retryable) {
+      deps.onResult?.(channel, notification.event, 'failed')
       drop(key, entry, result.reason, attempts)
       return
     }
@@ -206,6 +214,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     // fails at once cannot spin the event loop on a zero jitter draw.
     const delay = Math.max(1, backoffDelay(attempts, retry, random), retryAfter)
     if (at + delay > Date.parse(entry.enqueuedAt) + retry.maxAgeMs) {
+      deps.onResult?.(channel, notification.event, 'failed')
       drop(key, entry, `gave up after ${attempts} attempts: ${result.reason}`, attempts)
       return
     }
@@ -231,7 +240,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       { channel: entry.channel, probe: notification.probe, event: notification.event, id: notification.id, attempts, reason },
       'notification dropped',
     )
-    deps.onResult?.(entry.channel, notification.event, 'failed')
+    deps.onResult?.(entry.channel, notification.event, 'dropped')
+    deps.onDrop?.(entry, reason)
     persist()
   }
 

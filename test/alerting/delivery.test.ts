@@ -192,14 +192,17 @@ describe('delivery', () => {
     expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after 1 attempts: not delivered within/)
   })
 
-  it('drops a non-retryable failure after one attempt, logged and counted as failed', async () => {
+  it('drops a non-retryable failure after one attempt, logged and counted as failed and dropped', async () => {
     const pager = fakeChannel('pager', { respond: () => ({ ok: false, retryable: false, reason: 'HTTP 400: invalid routing key' }) })
     const h = harness([pager])
     h.delivery.enqueue('pager', FIRING)
     h.delivery.kick()
     await advance(600_000)
     expect(pager.attempts).toHaveLength(1)
-    expect(h.results).toEqual([['pager', 'firing', 'failed']])
+    expect(h.results).toEqual([
+      ['pager', 'firing', 'failed'],
+      ['pager', 'firing', 'dropped'],
+    ])
     expect(h.delivery.entries()).toEqual([])
     expect(h.lines.filter((l) => l.msg === 'notification dropped')).toMatchObject([
       { channel: 'pager', reason: 'HTTP 400: invalid routing key' },
@@ -280,8 +283,8 @@ describe('delivery', () => {
     h.delivery.kick()
     for (let i = 0; i < 70 && h.delivery.entries().length > 0; i++) await advance(60_000)
     expect(h.delivery.entries()).toEqual([])
-    // One count per attempt, the last being the one given up; nothing was ever sent.
-    expect(h.results).toEqual(chat.attempts.map(() => ['chat', 'firing', 'failed']))
+    // One count per attempt, then the entry given up; nothing was ever sent.
+    expect(h.results).toEqual([...chat.attempts.map(() => ['chat', 'firing', 'failed']), ['chat', 'firing', 'dropped']])
     expect(Date.now() - T0).toBeLessThanOrEqual(3_600_000)
     expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after \d+ attempts: connect ECONNREFUSED/)
   })
@@ -337,7 +340,8 @@ describe('delivery', () => {
     h.delivery.kick()
     await advance(10)
     expect(chat.sent.map((n) => n.event)).toEqual(['firing', 'resolved'])
-    expect(h.results).toContainEqual(['gone', 'firing', 'failed'])
+    expect(h.results).toContainEqual(['gone', 'firing', 'dropped'])
+    expect(h.results).not.toContainEqual(['gone', 'firing', 'failed'])
   })
 
   it('flush delivers what is due, stops at the deadline and keeps the rest', async () => {
