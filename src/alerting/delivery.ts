@@ -24,6 +24,13 @@ export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPoli
 
 export interface OutboxEntry {
   readonly channel: string
+  /**
+   * The channel's destination hash when the entry was queued: the entry goes
+   * to that destination or nowhere, never to another one configured under the
+   * same name since. Null when unknown (a state file from before it was
+   * stored): then whatever the name points at now.
+   */
+  readonly identity: string | null
   readonly notification: Notification
   readonly attempts: number
   readonly enqueuedAt: string
@@ -42,6 +49,8 @@ export type DeliveryResult = 'sent' | 'failed' | 'dropped'
 export interface DeliveryDeps {
   readonly channels: ReadonlyMap<string, Channel>
   readonly timeouts: ReadonlyMap<string, number>
+  /** Each channel's destination hash (see OutboxEntry.identity); none known: every entry goes by name. */
+  readonly identities?: ReadonlyMap<string, string>
   readonly logger: Logger
   /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
   readonly persist: () => void
@@ -58,15 +67,18 @@ export interface Delivery {
   /**
    * Queues a notification for a channel, unless the channel takes no such
    * event or the same notification is already queued. It is held until
-   * `kick()`, so the caller can persist it before any attempt.
+   * `kick()`, so the caller can persist it before any attempt. `identity`
+   * addresses one destination of the channel (default: the current one); a
+   * destination replaced by `setChannels` stays reachable while entries for
+   * it are queued.
    */
-  enqueue(channel: string, notification: Notification): boolean
+  enqueue(channel: string, notification: Notification, identity?: string | null): boolean
   /** Releases what was enqueued and attempts whatever is due. */
   kick(): void
   /** Puts entries read from the state file back, in their order. */
   restore(entries: readonly OutboxEntry[]): void
   entries(): OutboxEntry[]
-  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>): void
+  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>, identities?: ReadonlyMap<string, string>): void
   /** For shutdown: attempts what falls due within `budgetMs`, then aborts what is still in flight. */
   flush(budgetMs: number): Promise<void>
   close(): Promise<void>
@@ -89,6 +101,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const { logger, persist } = deps
   let channels = deps.channels
   let timeouts = deps.timeouts
+  let identities: ReadonlyMap<string, string> = deps.identities ?? new Map()
+  /**
+   * Channels replaced by a reload with another destination, by name and old
+   * identity: kept while entries for them (the resolve of an incident they
+   * were paged for) are queued, then forgotten.
+   */
+  const retired = new Map<string, { readonly channel: Channel; readonly timeoutMs: number }>()
   /** Insertion order is delivery order within a lane. */
   const outbox = new Map<string, OutboxEntry>()
   const staged = new Set<string>()
@@ -102,8 +121,20 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   let nextWake = Number.POSITIVE_INFINITY
   let closed = false
 
-  const keyOf = (channel: string, id: string) => `${channel}\u0000${id}`
-  const laneOf = (entry: OutboxEntry) => `${entry.channel}\u0000${entry.notification.incidentId}`
+  const destinationOf = (channel: string, identity: string | null) => `${channel}\u0000${identity ?? ''}`
+  const keyOf = (channel: string, identity: string | null, id: string) => `${destinationOf(channel, identity)}\u0000${id}`
+  // A lane per destination: an old destination that is down delays nothing for the new one.
+  const laneOf = (entry: OutboxEntry) => `${destinationOf(entry.channel, entry.identity)}\u0000${entry.notification.incidentId}`
+
+  /** The channel an entry goes to: the current one under its name, or the retired one it was queued for. */
+  function route(channel: string, identity: string | null): { channel: Channel; timeoutMs: number } | null {
+    const current = identities.get(channel) ?? null
+    if (identity === null || current === null || identity === current) {
+      const found = channels.get(channel)
+      return found ? { channel: found, timeoutMs: timeouts.get(channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS } : null
+    }
+    return retired.get(destinationOf(channel, identity)) ?? null
+  }
   const iso = (ms: number) => new Date(ms).toISOString()
 
   function pump(): void {
@@ -117,15 +148,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (seen.has(lane)) continue
       seen.add(lane)
       if (staged.has(key) || inFlight.has(lane)) continue
-      const channel = channels.get(entry.channel)
-      if (!channel?.events.has(entry.notification.event)) {
+      const target = route(entry.channel, entry.identity)
+      if (!target?.channel.events.has(entry.notification.event)) {
         // Configuration changed under a queued entry (reload, or restart with a new file).
-        drop(
-          key,
-          entry,
-          channel ? `channel no longer takes ${entry.notification.event} events` : 'channel no longer configured',
-          entry.attempts,
-        )
+        drop(key, entry, unroutable(entry, target?.channel), entry.attempts)
         seen.delete(lane)
         continue
       }
@@ -143,9 +169,23 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         continue
       }
       if (inFlightOn(entry.channel) >= retry.maxInFlightPerChannel) continue
-      attempt(key, entry, channel, lane)
+      attempt(key, entry, target.channel, target.timeoutMs, lane)
     }
+    forgetRetired()
     arm()
+  }
+
+  function unroutable(entry: OutboxEntry, channel: Channel | undefined): string {
+    if (channel) return `channel no longer takes ${entry.notification.event} events`
+    if (channels.has(entry.channel)) return 'channel configuration changed; its former destination can no longer be reached'
+    return 'channel no longer configured'
+  }
+
+  /** A retired destination with nothing left queued (or in flight) for it is forgotten. */
+  function forgetRetired(): void {
+    if (retired.size === 0) return
+    const wanted = new Set([...outbox.values()].map((entry) => destinationOf(entry.channel, entry.identity)))
+    for (const destination of retired.keys()) if (!wanted.has(destination)) retired.delete(destination)
   }
 
   /** A channel's pause, forgotten once it has passed. */
@@ -171,9 +211,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return count
   }
 
-  function attempt(key: string, entry: OutboxEntry, channel: Channel, lane: string): void {
+  function attempt(key: string, entry: OutboxEntry, channel: Channel, timeoutMs: number, lane: string): void {
     const controller = new AbortController()
-    const timeoutMs = timeouts.get(entry.channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS
     const firstAttemptAt = entry.firstAttemptAt ?? iso(now())
     const done = attemptOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
       inFlight.delete(lane)
@@ -207,8 +246,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return
     }
     const at = now()
-    // Capped at the longest backoff: the endpoint may ask for a pause, not for silence.
-    const retryAfter = result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? Math.min(result.retryAfterMs, retry.maxDelayMs) : 0
+    // Capped: the endpoint may ask for a pause, not for silence.
+    const retryAfter =
+      result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? Math.min(result.retryAfterMs, retry.maxRetryAfterMs) : 0
     if (retryAfter > 0) holds.set(channel, at + retryAfter)
     // At least 1 ms: a retry always goes through a timer, so a channel that
     // fails at once cannot spin the event loop on a zero jitter draw.
@@ -245,13 +285,15 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     persist()
   }
 
-  function enqueue(channelName: string, notification: Notification): boolean {
-    const channel = channels.get(channelName)
-    const key = keyOf(channelName, notification.id)
+  function enqueue(channelName: string, notification: Notification, identity?: string | null): boolean {
+    const addressed = identity === undefined ? (identities.get(channelName) ?? null) : identity
+    const channel = route(channelName, addressed)?.channel
+    const key = keyOf(channelName, addressed, notification.id)
     if (!channel?.events.has(notification.event) || outbox.has(key)) return false
     const at = iso(now())
     const entry: OutboxEntry = {
       channel: channelName,
+      identity: addressed,
       notification,
       attempts: 0,
       enqueuedAt: at,
@@ -316,14 +358,23 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     },
     restore(entries) {
       for (const entry of entries) {
-        const key = keyOf(entry.channel, entry.notification.id)
+        const key = keyOf(entry.channel, entry.identity, entry.notification.id)
         if (!outbox.has(key)) outbox.set(key, entry)
       }
     },
     entries: () => [...outbox.values()],
-    setChannels(nextChannels, nextTimeouts) {
+    setChannels(nextChannels, nextTimeouts, nextIdentities) {
+      const next = nextIdentities ?? new Map<string, string>()
+      // A destination that goes away stays reachable for what is queued for it (forgotten at the next pump otherwise).
+      for (const [name, identity] of identities) {
+        const channel = channels.get(name)
+        if (channel && next.get(name) !== identity) {
+          retired.set(destinationOf(name, identity), { channel, timeoutMs: timeouts.get(name) ?? DEFAULT_ATTEMPT_TIMEOUT_MS })
+        }
+      }
       channels = nextChannels
       timeouts = nextTimeouts
+      identities = next
       pump()
     },
     flush,

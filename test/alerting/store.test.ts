@@ -21,7 +21,7 @@ const DATA: StoredAlerts = {
       policy: { ...BUILTIN_POLICY, channels: ['oncall'] },
       policyHash: policyHash({ ...BUILTIN_POLICY, channels: ['oncall'] }),
       labels: { team: 'storefront' },
-      paged: ['oncall'],
+      paged: [{ name: 'oncall', hash: '0123456789abcdef' }],
       state: {
         kind: 'firing',
         since: '2026-03-01T10:00:00.000Z',
@@ -45,6 +45,7 @@ const DATA: StoredAlerts = {
   outbox: [
     {
       channel: 'oncall',
+      identity: null,
       notification: notification(),
       attempts: 2,
       enqueuedAt: '2026-03-01T10:04:00.000Z',
@@ -96,12 +97,16 @@ describe('store', () => {
   })
 
   it('loads a file written before incident ids and channel identities were stored', async () => {
-    const { incidentId: _, ...old } = DATA.probes['items-crud']!
+    const { incidentId: _, ...record } = DATA.probes['items-crud']!
+    const { identity: __, ...entry } = DATA.outbox[0]!
     await mkdir(join(dir, 'old'))
-    await writeFile(join(dir, 'old', STATE_FILE), JSON.stringify({ version: 1, probes: { 'items-crud': old }, outbox: DATA.outbox }))
+    const old = { version: 1, probes: { 'items-crud': { ...record, paged: ['oncall'] } }, outbox: [entry] }
+    await writeFile(join(dir, 'old', STATE_FILE), JSON.stringify(old))
     const { data, warning } = await createStore(join(dir, 'old')).load()
     expect(warning).toBeNull()
-    expect(data.probes['items-crud']).toEqual({ ...old, incidentId: null })
+    // Unknown, not guessed: the alerter takes an unknown hash to be the current destination.
+    expect(data.probes['items-crud']).toEqual({ ...record, paged: [{ name: 'oncall', hash: null }], incidentId: null })
+    expect(data.outbox).toEqual([{ ...entry, identity: null }])
   })
 
   const BROKEN: [string, string, RegExp][] = [

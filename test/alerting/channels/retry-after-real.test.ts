@@ -32,7 +32,7 @@ describe('Retry-After from a real endpoint', () => {
       logger,
       persist: () => {},
       onResult: (_channel, event, result) => void results.push(`${event}:${result}`),
-      retry: { baseDelayMs: 5, maxDelayMs: 50 },
+      retry: { baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 50 },
     })
     cleanups.push(() => delivery.close())
 
