@@ -239,11 +239,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
    * there, so `configure` pages the new destination with the firing. The
    * resolve follows sendResolved like any other.
    */
-  function moveDestinations(next: ReadonlyMap<string, string>): boolean {
+  function moveDestinations(nextChannels: ReadonlyMap<string, Channel>, next: ReadonlyMap<string, string>): boolean {
+    // A channel still configured whose new destination is unknown (no hash given) is not taken to have moved.
+    const moves = (p: PagedChannel) =>
+      p.hash !== null && identities.get(p.name) === p.hash && next.get(p.name) !== p.hash && (next.has(p.name) || !nextChannels.has(p.name))
     let moved = false
     for (const [name, record] of records) {
       if (!isFiring(record.state)) continue
-      const leaving = record.paged.filter((p) => p.hash !== null && identities.get(p.name) === p.hash && next.get(p.name) !== p.hash)
+      const leaving = record.paged.filter(moves)
       if (leaving.length === 0) continue
       logger.info(
         { probe: name, channels: leaving.map((p) => p.name) },
@@ -298,7 +301,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const previous = channels
       const nextIdentities = channelIdentities ?? new Map<string, string>()
       // Queued while the old destinations are still the current ones; delivery keeps them reachable for it.
-      const moved = moveDestinations(nextIdentities)
+      const moved = moveDestinations(nextChannels, nextIdentities)
       channels = nextChannels
       identities = nextIdentities
       delivery.setChannels(nextChannels, channelTimeouts, nextIdentities)

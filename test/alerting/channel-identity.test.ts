@@ -118,6 +118,21 @@ describe('channel identity', () => {
     expect(events(first)).toEqual(['firing'])
   })
 
+  it('new channels given without hashes are not taken to have moved', async () => {
+    const first = pager()
+    const { alerter: a } = start(first, 'key-one')
+    await a.load()
+    await a.configure([PROBE])
+    await run(a, 'failure')
+    await run(a, 'failure')
+    await until(() => first.sent.length === 1, 'paged')
+    const unknown = pager()
+    a.setChannels(new Map([['pager', unknown]]), TIMEOUTS)
+    await a.configure([PROBE])
+    await quiet()
+    expect([events(first), events(unknown)]).toEqual([['firing'], []])
+  })
+
   it('a destination changed while the daemon was down: the new one gets the firing before its resolve', async () => {
     const first = pager()
     const one = start(first, 'key-one')
