@@ -8,23 +8,29 @@ import type { AlertPolicy } from '../config/alert-policy.ts'
 import type { Logger } from '../log.ts'
 import type { RunResult } from '../probe/result.ts'
 import type { Channel } from './channel.ts'
-import { createDelivery, type RetryPolicy } from './delivery.ts'
+import { createDelivery, type DeliveryResult, type OutboxEntry, type RetryPolicy } from './delivery.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
-import { buildNotification, type NotificationSubject } from './notify.ts'
+import { buildNotification, incidentId, type NotificationSubject } from './notify.ts'
 import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve } from './state.ts'
-import { createStore, type ProbeRecord, policyHash, type StoredAlerts } from './store.ts'
+import { createStore, type PagedChannel, type ProbeRecord, policyHash, type StoredAlerts } from './store.ts'
 
 export interface AlerterDeps {
   readonly stateDir: string
   readonly channels: ReadonlyMap<string, Channel>
   /** Per-attempt timeout of each channel in ms (its `timeout` in alerting.yaml). */
   readonly channelTimeouts: ReadonlyMap<string, number>
+  /**
+   * Each channel's destination hash (`channelHash` of its config): with its
+   * name, the channel's identity for open incidents. Without it channels are
+   * told apart by name only.
+   */
+  readonly channelIdentities?: ReadonlyMap<string, string>
   readonly location: string | null
   readonly logger: Logger
   readonly now?: () => Date
   readonly random?: () => number
-  /** Each delivered notification and each failed attempt on each channel: feeds `probe_notifications_total`. */
-  readonly onNotification?: (channel: string, event: NotificationEvent, result: 'sent' | 'failed') => void
+  /** Each delivered notification, each failed attempt and each notification given up, per channel: feeds `probe_notifications_total`. */
+  readonly onNotification?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
   /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
   readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */
@@ -44,8 +50,17 @@ export interface Alerter {
   load(): Promise<{ warnings: string[] }>
   /** On start and on reload. A probe removed while firing is resolved; a channel added to a firing probe is paged. */
   configure(probes: readonly AlertProbe[]): Promise<void>
-  /** On reload: the caller closes the channels it replaced. */
-  setChannels(channels: ReadonlyMap<string, Channel>, channelTimeouts: ReadonlyMap<string, number>): void
+  /**
+   * On reload, before `configure`: the caller closes the channels it replaced.
+   * A channel whose destination changed (another routing key or URL) resolves
+   * its open incidents on the old destination now; `configure` then pages the
+   * new one.
+   */
+  setChannels(
+    channels: ReadonlyMap<string, Channel>,
+    channelTimeouts: ReadonlyMap<string, number>,
+    channelIdentities?: ReadonlyMap<string, string>,
+  ): void
   /** One finished run: decides, persists, then hands the notifications (one per event) to delivery. */
   record(result: RunResult): Promise<{ state: AlertState; notifications: Notification[] }>
   status(probe: string): AlertState | undefined
@@ -60,18 +75,49 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const store = createStore(deps.stateDir, { onWrite: deps.onStateWrite })
   const records = new Map<string, ProbeRecord>()
   let channels = deps.channels
+  let identities: ReadonlyMap<string, string> = deps.channelIdentities ?? new Map()
   let lastSaveError: string | null = null
 
   const delivery = createDelivery({
     channels,
     timeouts: deps.channelTimeouts,
+    identities,
     logger,
     persist: () => void save(),
     onResult: deps.onNotification,
+    onDrop: (entry, reason) => unpage(entry, reason),
     now: () => now().getTime(),
     random: deps.random,
     retry: deps.retry,
   })
+
+  /**
+   * A firing given up (a 4xx such as a bad routing key, or 24 h undelivered)
+   * did not page that channel: if it still counted as paged, fixing the key
+   * and reloading would never page the incident (PagerDuty gets no
+   * reminders). So the channel is un-marked, and the next failed run or
+   * reload pages it again.
+   */
+  function unpage(entry: OutboxEntry, reason: string): void {
+    const { notification, channel } = entry
+    if (notification.event !== 'firing') return
+    const record = records.get(notification.probe)
+    if (!record || incidentOf(notification.probe, record) !== notification.incidentId) return
+    const paged = record.paged.filter(
+      (p) => !(p.name === channel && (p.hash === null || entry.identity === null || p.hash === entry.identity)),
+    )
+    if (paged.length === record.paged.length) return
+    records.set(notification.probe, { ...record, paged })
+    logger.error(
+      { channel, probe: notification.probe, incidentId: notification.incidentId, reason },
+      'firing not delivered; the channel is paged again on the next failed run or reload',
+    )
+  }
+
+  function incidentOf(name: string, record: ProbeRecord): string | null {
+    if (!isFiring(record.state)) return null
+    return record.incidentId ?? incidentId(name, location, record.state.since)
+  }
 
   function snapshot(): StoredAlerts {
     return { probes: Object.fromEntries(records), outbox: delivery.entries() }
@@ -100,10 +146,32 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     return { probe: name, location, labels: record.labels }
   }
 
-  function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly string[]): Notification {
-    const notification = buildNotification(event, subject(name, record))
-    for (const channel of to) delivery.enqueue(channel, notification)
+  /**
+   * Queues the event for the channels `to`, and returns its notification, or
+   * null when `sendResolved: false` leaves nobody to tell of a resolve.
+   */
+  function send(event: AlertEvent, name: string, record: ProbeRecord, to: readonly PagedChannel[]): Notification | null {
+    const recipients = event.event === 'resolved' ? resolveRecipients(record.policy, to) : to
+    if (event.event === 'resolved' && recipients.length === 0 && to.length > 0) return null
+    const notification = buildNotification(event, subject(name, record), record.incidentId)
+    // Each to the destination it paged: never to another one configured under the same name since.
+    for (const channel of recipients) delivery.enqueue(channel.name, notification, channel.hash)
     return notification
+  }
+
+  /** The channels named, each at its current destination. */
+  function atCurrent(names: readonly string[]): PagedChannel[] {
+    return names.map((name) => ({ name, hash: identities.get(name) ?? null }))
+  }
+
+  /**
+   * Level-triggered channels are always told an incident ended, or they keep
+   * it firing; `sendResolved` decides for the edge-triggered ones only
+   * (README "Alerting").
+   */
+  function resolveRecipients(policy: AlertPolicy, to: readonly PagedChannel[]): readonly PagedChannel[] {
+    if (policy.sendResolved) return to
+    return to.filter((channel) => channels.get(channel.name)?.levelTriggered === true)
   }
 
   /** Level-triggered channels re-send what fires on their own; at start they must be told what that is. */
@@ -112,7 +180,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     const firing: Notification[] = []
     for (const [probe, record] of records) {
       const event = firingEvent(record.state, now())
-      if (event && record.paged.includes(name)) firing.push(buildNotification(event, subject(probe, record)))
+      if (event && record.paged.some((p) => p.name === name))
+        firing.push(buildNotification(event, subject(probe, record), record.incidentId))
     }
     channel.resume(firing)
   }
@@ -120,7 +189,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   /** The probe left the configuration: its open incident must not stay open on the channels forever. */
   function retire(name: string, record: ProbeRecord): void {
     if (isFiring(record.state)) logger.info({ probe: name }, 'probe removed while firing; resolving its alert')
-    for (const event of resolve(record.state, record.policy, now()).events) send(event, name, record, record.paged)
+    for (const event of resolve(record.state, now()).events) send(event, name, record, record.paged)
     records.delete(name)
   }
 
@@ -138,18 +207,73 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     }
     const firing = firingEvent(record.state, now())
     if (!firing) return updated
-    const added = probe.policy.channels.filter((channel) => !record.paged.includes(channel))
-    const dropped = record.paged.filter((channel) => !probe.policy.channels.includes(channel))
+    const paged = reachable(probe.name, record.paged)
+    const added = atCurrent(probe.policy.channels.filter((name) => !paged.some((p) => p.name === name)))
+    const dropped = paged.filter((p) => !probe.policy.channels.includes(p.name))
     if (added.length > 0) send(firing, probe.name, updated, added)
-    if (dropped.length > 0)
-      for (const event of resolve(record.state, record.policy, now()).events) send(event, probe.name, updated, dropped)
-    return { ...updated, paged: [...probe.policy.channels] }
+    if (dropped.length > 0) for (const event of resolve(record.state, now()).events) send(event, probe.name, updated, dropped)
+    return { ...updated, paged: [...paged.filter((p) => probe.policy.channels.includes(p.name)), ...added] }
+  }
+
+  /**
+   * The paged channels whose destination is still the one paged. An unknown
+   * hash (a state file from before hashes were stored) is taken to be the
+   * current destination: re-paging every open incident on upgrade would be a
+   * duplicate page, and a destination changed exactly then is unlikely. A
+   * destination that changed while the daemon was down can no longer be
+   * reached to be told the incident ended; the channel counts as not paged,
+   * so its new destination gets the firing.
+   */
+  function reachable(probe: string, paged: readonly PagedChannel[]): PagedChannel[] {
+    const kept: PagedChannel[] = []
+    for (const p of paged) {
+      const hash = identities.get(p.name) ?? null
+      if (p.hash === null || hash === null || p.hash === hash) kept.push({ name: p.name, hash: hash ?? p.hash })
+      else
+        logger.warn(
+          { probe, channel: p.name },
+          'channel destination changed while the daemon was down; the old one is not told the incident ended, the new one is paged',
+        )
+    }
+    return kept
+  }
+
+  /**
+   * Before a reload swaps channels: every open incident paged on a channel
+   * whose destination changes (or that goes away) is resolved on the old
+   * destination while it can still be reached, and stops counting as paged
+   * there, so `configure` pages the new destination with the firing. The
+   * resolve follows sendResolved like any other.
+   */
+  function moveDestinations(nextChannels: ReadonlyMap<string, Channel>, next: ReadonlyMap<string, string>): boolean {
+    // A channel still configured whose new destination is unknown (no hash given) is not taken to have moved.
+    const moves = (p: PagedChannel) =>
+      p.hash !== null && identities.get(p.name) === p.hash && next.get(p.name) !== p.hash && (next.has(p.name) || !nextChannels.has(p.name))
+    let moved = false
+    for (const [name, record] of records) {
+      if (!isFiring(record.state)) continue
+      const leaving = record.paged.filter(moves)
+      if (leaving.length === 0) continue
+      logger.info(
+        { probe: name, channels: leaving.map((p) => p.name) },
+        'channel destination changed mid-incident; resolving it on the old one',
+      )
+      for (const event of resolve(record.state, now()).events) send(event, name, record, leaving)
+      records.set(name, { ...record, paged: record.paged.filter((p) => !leaving.includes(p)) })
+      moved = true
+    }
+    return moved
   }
 
   return {
     async load() {
       const { data, warning } = await store.load()
-      for (const [name, record] of Object.entries(data.probes)) records.set(name, record)
+      for (const [name, record] of Object.entries(data.probes)) {
+        // A state file from before the incident id was stored: derive it once, as at the
+        // firing, and keep it from now on.
+        const since = isFiring(record.state) ? record.state.since : null
+        records.set(name, since && !record.incidentId ? { ...record, incidentId: incidentId(name, location, since) } : record)
+      }
       delivery.restore(data.outbox)
       for (const [name, channel] of channels) resume(name, channel)
       delivery.kick()
@@ -165,18 +289,31 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           probe.name,
           record
             ? reconfigure(probe, record)
-            : { policy: probe.policy, policyHash: policyHash(probe.policy), labels: { ...probe.labels }, paged: [], state: INITIAL_STATE },
+            : {
+                policy: probe.policy,
+                policyHash: policyHash(probe.policy),
+                labels: { ...probe.labels },
+                paged: [],
+                state: INITIAL_STATE,
+                incidentId: null,
+              },
         )
       }
       await save()
       delivery.kick()
     },
 
-    setChannels(nextChannels, channelTimeouts) {
+    setChannels(nextChannels, channelTimeouts, channelIdentities) {
       const previous = channels
+      const nextIdentities = channelIdentities ?? new Map<string, string>()
+      // Queued while the old destinations are still the current ones; delivery keeps them reachable for it.
+      const moved = moveDestinations(nextChannels, nextIdentities)
       channels = nextChannels
-      delivery.setChannels(nextChannels, channelTimeouts)
+      identities = nextIdentities
+      delivery.setChannels(nextChannels, channelTimeouts, nextIdentities)
       for (const [name, channel] of nextChannels) if (previous.get(name) !== channel) resume(name, channel)
+      // On disk before any attempt, as every decision.
+      if (moved) void save().then(() => delivery.kick())
     },
 
     async record(result) {
@@ -189,9 +326,27 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const { state, events } = next(record.state, run, record.policy, at)
       if (state === record.state && events.length === 0) return { state, notifications: [] }
       // The firing pages the policy's channels; reminders and the resolve go to exactly those.
-      const paged = events.some((event) => event.event === 'firing') ? [...record.policy.channels] : record.paged
-      const notifications = events.map((event) => send(event, result.probe, record, paged))
-      records.set(result.probe, { ...record, state, paged: isFiring(state) ? paged : [] })
+      const opened = events.find((event) => event.event === 'firing')
+      let paged = opened ? atCurrent(record.policy.channels) : record.paged
+      // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
+      const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
+      const deciding = { ...record, incidentId: incident }
+      const notifications = events.flatMap((event) => send(event, result.probe, deciding, paged) ?? [])
+      // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again.
+      const unpaged =
+        state.kind === 'firing' && !opened ? atCurrent(record.policy.channels.filter((name) => !paged.some((p) => p.name === name))) : []
+      const again = unpaged.length > 0 ? firingEvent(state, at) : null
+      if (again) {
+        logger.info(
+          { probe: result.probe, channels: unpaged.map((p) => p.name) },
+          'paging again the channels whose firing was not delivered',
+        )
+        const notification = send(again, result.probe, deciding, unpaged)
+        if (notification) notifications.push(notification)
+        paged = [...paged, ...unpaged]
+      }
+      const open = isFiring(state)
+      records.set(result.probe, { ...record, state, paged: open ? paged : [], incidentId: open ? incident : null })
       // On disk before any attempt: a crash from here on redelivers after restart.
       await save()
       delivery.kick()

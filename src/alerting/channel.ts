@@ -23,7 +23,16 @@ export interface Channel {
   readonly events: ReadonlySet<Notification['event']>
   /** One attempt; must settle promptly once `signal` aborts. Never throws for a wire fault. */
   send(notification: Notification, signal: AbortSignal): Promise<SendResult>
-  /** Level-triggered channels (Alertmanager) are told at start what is still firing. */
+  /**
+   * Level-triggered (Alertmanager): the receiver holds an alert only while it
+   * is re-sent, so the channel is told the state always. It gets the resolve
+   * even with `sendResolved: false` (otherwise it re-posts the alert as firing
+   * forever) and is told at start what still fires. Edge-triggered channels
+   * (email, webhook, PagerDuty) get one message per event, the resolve only
+   * when `sendResolved` asks for it.
+   */
+  readonly levelTriggered?: boolean
+  /** Level-triggered channels are told at start what is still firing. */
   resume?(firing: readonly Notification[]): void
   close?(): Promise<void>
 }

@@ -24,6 +24,13 @@ export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPoli
 
 export interface OutboxEntry {
   readonly channel: string
+  /**
+   * The channel's destination hash when the entry was queued: the entry goes
+   * to that destination or nowhere, never to another one configured under the
+   * same name since. Null when unknown (a state file from before it was
+   * stored): then whatever the name points at now.
+   */
+  readonly identity: string | null
   readonly notification: Notification
   readonly attempts: number
   readonly enqueuedAt: string
@@ -32,16 +39,25 @@ export interface OutboxEntry {
   readonly lastError: string | null
 }
 
-export type DeliveryResult = 'sent' | 'failed'
+/**
+ * `sent`: delivered. `failed`: one attempt failed, retried or not. `dropped`:
+ * the entry was given up (not retryable, too old, channel gone); nothing more
+ * will be tried for it.
+ */
+export type DeliveryResult = 'sent' | 'failed' | 'dropped'
 
 export interface DeliveryDeps {
   readonly channels: ReadonlyMap<string, Channel>
   readonly timeouts: ReadonlyMap<string, number>
+  /** Each channel's destination hash (see OutboxEntry.identity); none known: every entry goes by name. */
+  readonly identities?: ReadonlyMap<string, string>
   readonly logger: Logger
   /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
   readonly persist: () => void
-  /** Each delivered notification ('sent') and each failed attempt, retried or not ('failed'): `probe_notifications_total`. */
+  /** Each delivered notification ('sent'), each failed attempt ('failed') and each entry given up ('dropped'): `probe_notifications_total`. */
   readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
+  /** An entry was given up; the caller may need to undo what it assumed delivered. */
+  readonly onDrop?: (entry: OutboxEntry, reason: string) => void
   readonly now?: () => number
   readonly random?: () => number
   readonly retry?: Partial<RetryPolicy>
@@ -51,15 +67,18 @@ export interface Delivery {
   /**
    * Queues a notification for a channel, unless the channel takes no such
    * event or the same notification is already queued. It is held until
-   * `kick()`, so the caller can persist it before any attempt.
+   * `kick()`, so the caller can persist it before any attempt. `identity`
+   * addresses one destination of the channel (default: the current one); a
+   * destination replaced by `setChannels` stays reachable while entries for
+   * it are queued.
    */
-  enqueue(channel: string, notification: Notification): boolean
+  enqueue(channel: string, notification: Notification, identity?: string | null): boolean
   /** Releases what was enqueued and attempts whatever is due. */
   kick(): void
   /** Puts entries read from the state file back, in their order. */
   restore(entries: readonly OutboxEntry[]): void
   entries(): OutboxEntry[]
-  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>): void
+  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>, identities?: ReadonlyMap<string, string>): void
   /** For shutdown: attempts what falls due within `budgetMs`, then aborts what is still in flight. */
   flush(budgetMs: number): Promise<void>
   close(): Promise<void>
@@ -82,6 +101,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const { logger, persist } = deps
   let channels = deps.channels
   let timeouts = deps.timeouts
+  let identities: ReadonlyMap<string, string> = deps.identities ?? new Map()
+  /**
+   * Channels replaced by a reload with another destination, by name and old
+   * identity: kept while entries for them (the resolve of an incident they
+   * were paged for) are queued, then forgotten.
+   */
+  const retired = new Map<string, { readonly channel: Channel; readonly timeoutMs: number }>()
   /** Insertion order is delivery order within a lane. */
   const outbox = new Map<string, OutboxEntry>()
   const staged = new Set<string>()
@@ -95,8 +121,20 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   let nextWake = Number.POSITIVE_INFINITY
   let closed = false
 
-  const keyOf = (channel: string, id: string) => `${channel}\u0000${id}`
-  const laneOf = (entry: OutboxEntry) => `${entry.channel}\u0000${entry.notification.incidentId}`
+  const destinationOf = (channel: string, identity: string | null) => `${channel}\u0000${identity ?? ''}`
+  const keyOf = (channel: string, identity: string | null, id: string) => `${destinationOf(channel, identity)}\u0000${id}`
+  // A lane per destination: an old destination that is down delays nothing for the new one.
+  const laneOf = (entry: OutboxEntry) => `${destinationOf(entry.channel, entry.identity)}\u0000${entry.notification.incidentId}`
+
+  /** The channel an entry goes to: the current one under its name, or the retired one it was queued for. */
+  function route(channel: string, identity: string | null): { channel: Channel; timeoutMs: number } | null {
+    const current = identities.get(channel) ?? null
+    if (identity === null || current === null || identity === current) {
+      const found = channels.get(channel)
+      return found ? { channel: found, timeoutMs: timeouts.get(channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS } : null
+    }
+    return retired.get(destinationOf(channel, identity)) ?? null
+  }
   const iso = (ms: number) => new Date(ms).toISOString()
 
   function pump(): void {
@@ -110,27 +148,53 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (seen.has(lane)) continue
       seen.add(lane)
       if (staged.has(key) || inFlight.has(lane)) continue
-      const channel = channels.get(entry.channel)
-      if (!channel?.events.has(entry.notification.event)) {
+      const target = route(entry.channel, entry.identity)
+      if (!target?.channel.events.has(entry.notification.event)) {
         // Configuration changed under a queued entry (reload, or restart with a new file).
-        drop(
-          key,
-          entry,
-          channel ? `channel no longer takes ${entry.notification.event} events` : 'channel no longer configured',
-          entry.attempts,
-        )
+        drop(key, entry, unroutable(entry, target?.channel), entry.attempts)
         seen.delete(lane)
         continue
       }
-      const due = Math.max(Date.parse(entry.nextAttemptAt), holds.get(entry.channel) ?? 0)
+      // The age bound holds for an entry that is waiting too (behind a hold, a
+      // long backoff, or a restored far-off retry), not only after an attempt.
+      const expires = Date.parse(entry.enqueuedAt) + retry.maxAgeMs
+      if (expires <= at) {
+        drop(key, entry, `gave up after ${entry.attempts} attempts: not delivered within ${retry.maxAgeMs} ms`, entry.attempts)
+        seen.delete(lane)
+        continue
+      }
+      const due = Math.max(Date.parse(entry.nextAttemptAt), holdOf(entry.channel, at))
       if (due > at) {
-        nextWake = Math.min(nextWake, due)
+        nextWake = Math.min(nextWake, due, expires)
         continue
       }
       if (inFlightOn(entry.channel) >= retry.maxInFlightPerChannel) continue
-      attempt(key, entry, channel, lane)
+      attempt(key, entry, target.channel, target.timeoutMs, lane)
     }
+    forgetRetired()
     arm()
+  }
+
+  function unroutable(entry: OutboxEntry, channel: Channel | undefined): string {
+    if (channel) return `channel no longer takes ${entry.notification.event} events`
+    if (channels.has(entry.channel)) return 'channel configuration changed; its former destination can no longer be reached'
+    return 'channel no longer configured'
+  }
+
+  /** A retired destination with nothing left queued (or in flight) for it is forgotten. */
+  function forgetRetired(): void {
+    if (retired.size === 0) return
+    const wanted = new Set([...outbox.values()].map((entry) => destinationOf(entry.channel, entry.identity)))
+    for (const destination of retired.keys()) if (!wanted.has(destination)) retired.delete(destination)
+  }
+
+  /** A channel's pause, forgotten once it has passed. */
+  function holdOf(channel: string, at: number): number {
+    const until = holds.get(channel)
+    if (until === undefined) return 0
+    if (until > at) return until
+    holds.delete(channel)
+    return 0
   }
 
   function arm(): void {
@@ -147,9 +211,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return count
   }
 
-  function attempt(key: string, entry: OutboxEntry, channel: Channel, lane: string): void {
+  function attempt(key: string, entry: OutboxEntry, channel: Channel, timeoutMs: number, lane: string): void {
     const controller = new AbortController()
-    const timeoutMs = timeouts.get(entry.channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS
     const firstAttemptAt = entry.firstAttemptAt ?? iso(now())
     const done = attemptOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
       inFlight.delete(lane)
@@ -168,6 +231,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const { channel, notification } = entry
     if (result.ok) {
       outbox.delete(key)
+      // The endpoint takes notifications again: whatever pause it asked for is over.
+      holds.delete(channel)
       if (lastError.delete(channel)) logger.info({ channel }, 'notification delivery recovered')
       logger.debug({ channel, probe: notification.probe, event: notification.event, id: notification.id }, 'notification sent')
       deps.onResult?.(channel, notification.event, 'sent')
@@ -176,16 +241,20 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
     const attempts = entry.attempts + 1
     if (!result.retryable) {
+      deps.onResult?.(channel, notification.event, 'failed')
       drop(key, entry, result.reason, attempts)
       return
     }
     const at = now()
-    const retryAfter = result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? result.retryAfterMs : 0
+    // Capped: the endpoint may ask for a pause, not for silence.
+    const retryAfter =
+      result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? Math.min(result.retryAfterMs, retry.maxRetryAfterMs) : 0
     if (retryAfter > 0) holds.set(channel, at + retryAfter)
     // At least 1 ms: a retry always goes through a timer, so a channel that
     // fails at once cannot spin the event loop on a zero jitter draw.
     const delay = Math.max(1, backoffDelay(attempts, retry, random), retryAfter)
     if (at + delay > Date.parse(entry.enqueuedAt) + retry.maxAgeMs) {
+      deps.onResult?.(channel, notification.event, 'failed')
       drop(key, entry, `gave up after ${attempts} attempts: ${result.reason}`, attempts)
       return
     }
@@ -211,17 +280,20 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       { channel: entry.channel, probe: notification.probe, event: notification.event, id: notification.id, attempts, reason },
       'notification dropped',
     )
-    deps.onResult?.(entry.channel, notification.event, 'failed')
+    deps.onResult?.(entry.channel, notification.event, 'dropped')
+    deps.onDrop?.(entry, reason)
     persist()
   }
 
-  function enqueue(channelName: string, notification: Notification): boolean {
-    const channel = channels.get(channelName)
-    const key = keyOf(channelName, notification.id)
+  function enqueue(channelName: string, notification: Notification, identity?: string | null): boolean {
+    const addressed = identity === undefined ? (identities.get(channelName) ?? null) : identity
+    const channel = route(channelName, addressed)?.channel
+    const key = keyOf(channelName, addressed, notification.id)
     if (!channel?.events.has(notification.event) || outbox.has(key)) return false
     const at = iso(now())
     const entry: OutboxEntry = {
       channel: channelName,
+      identity: addressed,
       notification,
       attempts: 0,
       enqueuedAt: at,
@@ -286,14 +358,23 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     },
     restore(entries) {
       for (const entry of entries) {
-        const key = keyOf(entry.channel, entry.notification.id)
+        const key = keyOf(entry.channel, entry.identity, entry.notification.id)
         if (!outbox.has(key)) outbox.set(key, entry)
       }
     },
     entries: () => [...outbox.values()],
-    setChannels(nextChannels, nextTimeouts) {
+    setChannels(nextChannels, nextTimeouts, nextIdentities) {
+      const next = nextIdentities ?? new Map<string, string>()
+      // A destination that goes away stays reachable for what is queued for it (forgotten at the next pump otherwise).
+      for (const [name, identity] of identities) {
+        const channel = channels.get(name)
+        if (channel && next.get(name) !== identity) {
+          retired.set(destinationOf(name, identity), { channel, timeoutMs: timeouts.get(name) ?? DEFAULT_ATTEMPT_TIMEOUT_MS })
+        }
+      }
       channels = nextChannels
       timeouts = nextTimeouts
+      identities = next
       pump()
     },
     flush,

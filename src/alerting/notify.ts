@@ -33,8 +33,13 @@ export function notificationId(incident: string, event: AlertEvent['event'], seq
   return event === 'reminder' ? `${incident}-reminder-${sequence}` : `${incident}-${event}`
 }
 
-export function buildNotification(event: AlertEvent, subject: NotificationSubject): Notification {
-  const incident = incidentId(subject.probe, subject.location, event.since)
+/**
+ * `incident` is the id stored when the incident opened; without one (a state
+ * file from before it was stored) it is derived as at the firing, which is
+ * right unless `--location` changed since.
+ */
+export function buildNotification(event: AlertEvent, subject: NotificationSubject, incident?: string | null): Notification {
+  incident ??= incidentId(subject.probe, subject.location, event.since)
   return {
     id: notificationId(incident, event.event, event.sequence),
     event: event.event,

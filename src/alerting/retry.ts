@@ -14,9 +14,20 @@ export interface RetryPolicy {
   readonly maxAgeMs: number
   /** Concurrent attempts per channel (one per incident at most). @defaultValue 8 */
   readonly maxInFlightPerChannel: number
+  /**
+   * The longest pause a channel's `Retry-After` may impose: the endpoint may
+   * ask for a pause, not for silence. @defaultValue 60 s
+   */
+  readonly maxRetryAfterMs: number
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 300_000, maxAgeMs: 86_400_000, maxInFlightPerChannel: 8 }
+export const DEFAULT_RETRY: RetryPolicy = {
+  baseDelayMs: 1_000,
+  maxDelayMs: 300_000,
+  maxAgeMs: 86_400_000,
+  maxInFlightPerChannel: 8,
+  maxRetryAfterMs: 60_000,
+}
 
 /** Used when a channel has no configured timeout (the channel schema's default). */
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000

@@ -174,7 +174,7 @@ function onSuccess(state: AlertState, policy: AlertPolicy, now: Date): Transitio
         }
         return { state: recovering, events: [] }
       }
-      return resolve(state, policy, now)
+      return resolve(state, now)
     }
   }
 }
@@ -183,10 +183,15 @@ function onSuccess(state: AlertState, policy: AlertPolicy, now: Date): Transitio
  * Ends an open incident: after enough passing runs, or because the probe was
  * removed from the configuration (its channels must not keep an alert that
  * nothing will ever resolve).
+ *
+ * The resolved event is decided whatever `sendResolved` says: the machine
+ * states what happened, the alerter decides who is told. A level-triggered
+ * channel (Alertmanager) keeps re-posting the alert as firing until it is told
+ * otherwise, so it must always hear of the end; `sendResolved` only spares the
+ * edge-triggered channels a message.
  */
-export function resolve(state: AlertState, policy: Pick<AlertPolicy, 'sendResolved'>, now: Date): Transition {
-  // With sendResolved off the incident still ends; the channels are just not told.
-  if (!isFiring(state) || !policy.sendResolved) return { state: INITIAL_STATE, events: [] }
+export function resolve(state: AlertState, now: Date): Transition {
+  if (!isFiring(state)) return { state: INITIAL_STATE, events: [] }
   const at = now.toISOString()
   const resolved: AlertEvent = {
     event: 'resolved',

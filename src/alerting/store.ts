@@ -24,9 +24,25 @@ export interface ProbeRecord {
   /** Gatus's `alert.Checksum()`: tells a policy change from a restart. */
   readonly policyHash: string
   readonly labels: Readonly<Record<string, string>>
-  /** Channels the open incident was paged to: they, and only they, get its reminders and resolve. */
-  readonly paged: readonly string[]
+  /**
+   * Channels the open incident was paged to, by name and destination hash:
+   * they, and only they, get its reminders and resolve.
+   */
+  readonly paged: readonly PagedChannel[]
   readonly state: AlertState
+  /**
+   * The open incident's id, fixed when it fired, so its reminders and resolve
+   * carry the firing's id (PagerDuty dedup_key) even if `--location` changed
+   * across a restart. Null while no incident is open, and in a state file
+   * written before it was stored (then derived as at the firing).
+   */
+  readonly incidentId: string | null
+}
+
+/** A channel an incident was paged to. `hash` null: unknown (a state file from before it was stored). */
+export interface PagedChannel {
+  readonly name: string
+  readonly hash: string | null
 }
 
 export interface StoredAlerts {
@@ -285,13 +301,23 @@ const StoredFile = z.object({
       policy: PolicyShape,
       policyHash: z.string(),
       labels: z.record(z.string(), z.string()),
-      paged: z.array(z.string()),
+      // A bare name is a file from before destination hashes were stored: hash unknown.
+      paged: z.array(
+        z.union([
+          z.string().transform((name) => ({ name, hash: null })),
+          z.object({ name: z.string(), hash: z.string().min(1).nullable() }),
+        ]),
+      ),
       state: StateShape,
+      // Absent in files written before the id was stored.
+      incidentId: z.string().min(1).nullable().default(null),
     }),
   ),
   outbox: z.array(
     z.object({
       channel: z.string().min(1),
+      // Absent in files from before destination hashes were stored: unknown.
+      identity: z.string().min(1).nullable().default(null),
       notification: NotificationShape,
       attempts: z.int().min(0),
       enqueuedAt: Iso,

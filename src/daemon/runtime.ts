@@ -172,6 +172,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         stateDir: options.stateDir,
         channels: next.channels.channels,
         channelTimeouts: next.channels.timeouts,
+        channelIdentities: next.channels.identities,
         location: options.location,
         logger: logger.child({ component: 'alerting' }),
         onNotification: (channel, event, result) => metrics.recordNotification(channel, event, result),
@@ -231,7 +232,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         return false
       }
       const next = activate(loaded.config)
-      alerter.setChannels(next.channels.channels, next.channels.timeouts)
+      alerter.setChannels(next.channels.channels, next.channels.timeouts, next.channels.identities)
       await alerter.configure(alertProbes(next))
       active = next
       syncMetrics(next, previous)

@@ -20,7 +20,7 @@ export interface Metrics {
   /** Records a finished run; an aborted run (shutdown) counts as neither success nor failure and records nothing. */
   recordRun(result: RunResult): void
   setAlertState(probe: string, firing: boolean, consecutiveFailures: number): void
-  recordNotification(channel: string, event: string, result: 'sent' | 'failed'): void
+  recordNotification(channel: string, event: string, result: NotificationResult): void
   setPending(channel: string, n: number): void
   recordSkipped(probe: string): void
   recordMissed(probe: string): void
@@ -31,6 +31,10 @@ export interface Metrics {
   /** Keeps exactly one `probe_config_info` series: the configuration running now. */
   setConfig(sha256: string, reloadOk: boolean): void
 }
+
+/** `probe_notifications_total{result}`: delivered, one failed attempt, or an entry given up. */
+export type NotificationResult = 'sent' | 'failed' | 'dropped'
+const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['sent', 'failed', 'dropped']
 
 /**
  * Step durations in seconds: from a fast local API up to the default 30 s
@@ -189,8 +193,8 @@ export function createMetrics(options: { location: string | null }): Metrics {
     },
     recordNotification(channel, event, result) {
       const labels = { ...location, channel, event }
-      // The other result starts at zero too, so the first failed delivery is visible to rate().
-      m.notifications.inc({ ...labels, result: result === 'sent' ? 'failed' : 'sent' }, 0)
+      // The other results start at zero too, so the first failed or dropped delivery is visible to rate().
+      for (const other of NOTIFICATION_RESULTS) if (other !== result) m.notifications.inc({ ...labels, result: other }, 0)
       m.notifications.inc({ ...labels, result })
     },
     setPending(channel, n) {
@@ -291,7 +295,7 @@ function defineMetrics(registry: Registry) {
     }),
     notifications: new Counter({
       name: 'probe_notifications_total',
-      help: 'Notifications delivered (sent) and delivery attempts that failed (failed, each attempt, retried or not), by channel and event.',
+      help: 'Notifications delivered (sent), delivery attempts that failed (failed, each attempt, retried or not) and notifications given up (dropped), by channel and event.',
       labelNames: ['channel', 'event', 'result', 'location'] as const,
       registers,
     }),

@@ -405,6 +405,92 @@ describe('alerter', () => {
     expect(firing?.summary).toMatch(/^FIRING items-crud from eu-1: /)
   })
 
+  it('keeps the incident id of the firing when --location is renamed across a restart', async () => {
+    const first = alerter(channels(), { location: 'eu-1' })
+    await first.alerter.load()
+    await first.alerter.configure([probe('items-crud', { reminderIntervalMs: 2 * MINUTE })])
+    const [firing] = await fail(first.alerter, 5)
+    expect(firing?.incidentId).toBe(incidentId('items-crud', 'eu-1', firing?.since ?? ''))
+    await first.alerter.close()
+
+    const [oncall, pager] = channels()
+    const second = alerter([oncall, pager], { location: 'eu-west-1' })
+    await second.alerter.load()
+    await second.alerter.configure([probe('items-crud', { reminderIntervalMs: 2 * MINUTE })])
+    const [reminder] = await fail(second.alerter, 2)
+    const [resolved] = (await run(second.alerter, 'success')).notifications
+    expect([reminder?.event, resolved?.event]).toEqual(['reminder', 'resolved'])
+    expect([reminder?.incidentId, resolved?.incidentId]).toEqual([firing?.incidentId, firing?.incidentId])
+    await until(() => pager.sent.length === 1, 'resolve on the pager')
+    expect(pager.sent[0]?.incidentId).toBe(firing?.incidentId)
+    // The next incident is named under the new location.
+    const [next] = await fail(second.alerter, 5)
+    expect(next?.incidentId).toBe(incidentId('items-crud', 'eu-west-1', next?.since ?? ''))
+  })
+
+  it('a state file without a stored incident id resolves under the id derived as at the firing', async () => {
+    const first = alerter(channels())
+    await first.alerter.load()
+    await first.alerter.configure([probe()])
+    const [firing] = await fail(first.alerter, 5)
+    await first.alerter.close()
+    const file = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))
+    delete file.probes['items-crud'].incidentId
+    await writeFile(join(dir, STATE_FILE), JSON.stringify(file))
+
+    const second = alerter(channels())
+    await second.alerter.load()
+    await second.alerter.configure([probe()])
+    const [resolved] = (await run(second.alerter, 'success')).notifications
+    expect(resolved?.incidentId).toBe(firing?.incidentId)
+  })
+
+  it('a firing dropped as not retryable is paged again on the next failed run, once delivered', async () => {
+    const BAD_KEY = () => ({ ok: false as const, retryable: false, reason: 'HTTP 400: invalid routing key' })
+    const [oncall, pager] = channels(OK, BAD_KEY)
+    const { alerter: a, lines, results } = alerter([oncall, pager])
+    await a.load()
+    await a.configure([probe('items-crud', { reminderIntervalMs: 0 })])
+    const [firing] = await fail(a, 5)
+    await until(() => results.some(([channel, , result]) => channel === 'pager' && result === 'dropped'), 'the firing dropped')
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+      'notification dropped',
+      'firing not delivered; the channel is paged again on the next failed run or reload',
+    ])
+    // The key is fixed (the endpoint accepts now): the next failed run pages the pager, with the incident's id.
+    pager.respond = OK
+    const again = await fail(a, 1)
+    expect(again.map((n) => [n.event, n.id])).toEqual([['firing', firing?.id]])
+    await until(() => pager.sent.length === 1, 'the pager paged')
+    await fail(a, 3)
+    await quiet()
+    expect(pager.attempts.map((n) => n.event)).toEqual(['firing', 'firing'])
+    expect(oncall.attempts.map((n) => n.event)).toEqual(['firing'])
+    await run(a, 'success')
+    await until(() => pager.sent.length === 2, 'the resolve')
+    expect(pager.sent.map((n) => n.event)).toEqual(['firing', 'resolved'])
+  })
+
+  it('a firing dropped as not retryable is paged again by a reload that fixes the channel', async () => {
+    const [oncall, pager] = channels(OK, () => ({ ok: false, retryable: false, reason: 'HTTP 400: invalid routing key' }))
+    const { alerter: a, results } = alerter([oncall, pager])
+    await a.load()
+    await a.configure([probe()])
+    const [firing] = await fail(a, 5)
+    await until(() => results.some(([, , result]) => result === 'dropped'), 'the firing dropped')
+    const fixed = fakeChannel('pager', { type: 'pagerduty', events: ['firing', 'resolved', 'test'] })
+    a.setChannels(
+      new Map([oncall, fixed].map((c) => [c.name, c])),
+      new Map([
+        ['oncall', 2_000],
+        ['pager', 2_000],
+      ]),
+    )
+    await a.configure([probe()])
+    await until(() => fixed.sent.length === 1, 'the fixed pager paged')
+    expect(fixed.sent[0]?.id).toBe(firing?.id)
+  })
+
   it('ignores a run of a probe it does not know, and leaves no temp files', async () => {
     const { alerter: a } = alerter(channels())
     await a.load()

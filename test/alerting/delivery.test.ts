@@ -151,14 +151,61 @@ describe('delivery', () => {
     expect(pager.sent.map((n) => n.id).sort()).toEqual(['inc1-firing', 'inc2-firing'])
   })
 
-  it('drops a non-retryable failure after one attempt, logged and counted as failed', async () => {
+  it('a Retry-After beyond its bound is cut to it, and the pause ends', async () => {
+    let calls = 0
+    const chat = fakeChannel('chat', {
+      respond: () => (++calls === 1 ? { ok: false, retryable: true, reason: 'HTTP 503', retryAfterMs: 99_999_999_000 } : { ok: true }),
+    })
+    const h = harness([chat], { random: () => 0 })
+    h.delivery.enqueue('chat', FIRING)
+    h.delivery.kick()
+    await advance()
+    expect(chat.attempts).toHaveLength(1)
+    await advance(59_990)
+    expect(chat.attempts).toHaveLength(1)
+    await advance(20)
+    expect(chat.sent).toEqual([FIRING])
+    // The pause is over: a later incident goes at once.
+    h.delivery.enqueue('chat', notification({ id: 'inc2-firing', incidentId: 'inc2' }))
+    h.delivery.kick()
+    await advance(1)
+    expect(chat.sent.map((n) => n.id)).toEqual(['inc1-firing', 'inc2-firing'])
+  })
+
+  it('gives up an entry that waited past the age bound without another attempt', async () => {
+    const chat = fakeChannel('chat', { respond: DOWN })
+    const h = harness([chat], { retry: { maxAgeMs: 3_600_000 } })
+    h.delivery.restore([
+      {
+        channel: 'chat',
+        identity: null,
+        notification: FIRING,
+        attempts: 1,
+        enqueuedAt: new Date(T0).toISOString(),
+        firstAttemptAt: new Date(T0).toISOString(),
+        // A retry far beyond the age bound, as an old uncapped Retry-After left it in the state file.
+        nextAttemptAt: new Date(T0 + 365 * 86_400_000).toISOString(),
+        lastError: 'HTTP 503',
+      },
+    ])
+    h.delivery.kick()
+    await advance(3_600_001)
+    expect(chat.attempts).toEqual([])
+    expect(h.delivery.entries()).toEqual([])
+    expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after 1 attempts: not delivered within/)
+  })
+
+  it('drops a non-retryable failure after one attempt, logged and counted as failed and dropped', async () => {
     const pager = fakeChannel('pager', { respond: () => ({ ok: false, retryable: false, reason: 'HTTP 400: invalid routing key' }) })
     const h = harness([pager])
     h.delivery.enqueue('pager', FIRING)
     h.delivery.kick()
     await advance(600_000)
     expect(pager.attempts).toHaveLength(1)
-    expect(h.results).toEqual([['pager', 'firing', 'failed']])
+    expect(h.results).toEqual([
+      ['pager', 'firing', 'failed'],
+      ['pager', 'firing', 'dropped'],
+    ])
     expect(h.delivery.entries()).toEqual([])
     expect(h.lines.filter((l) => l.msg === 'notification dropped')).toMatchObject([
       { channel: 'pager', reason: 'HTTP 400: invalid routing key' },
@@ -239,8 +286,8 @@ describe('delivery', () => {
     h.delivery.kick()
     for (let i = 0; i < 70 && h.delivery.entries().length > 0; i++) await advance(60_000)
     expect(h.delivery.entries()).toEqual([])
-    // One count per attempt, the last being the one given up; nothing was ever sent.
-    expect(h.results).toEqual(chat.attempts.map(() => ['chat', 'firing', 'failed']))
+    // One count per attempt, then the entry given up; nothing was ever sent.
+    expect(h.results).toEqual([...chat.attempts.map(() => ['chat', 'firing', 'failed']), ['chat', 'firing', 'dropped']])
     expect(Date.now() - T0).toBeLessThanOrEqual(3_600_000)
     expect(h.lines.find((l) => l.msg === 'notification dropped')?.reason).toMatch(/^gave up after \d+ attempts: connect ECONNREFUSED/)
   })
@@ -281,6 +328,7 @@ describe('delivery', () => {
     const h = harness([chat])
     const entry = (channel: string, id: string, event: NotificationEvent): OutboxEntry => ({
       channel,
+      identity: null,
       notification: notification({ id, event }),
       attempts: 3,
       enqueuedAt: new Date(T0 - 60_000).toISOString(),
@@ -296,7 +344,8 @@ describe('delivery', () => {
     h.delivery.kick()
     await advance(10)
     expect(chat.sent.map((n) => n.event)).toEqual(['firing', 'resolved'])
-    expect(h.results).toContainEqual(['gone', 'firing', 'failed'])
+    expect(h.results).toContainEqual(['gone', 'firing', 'dropped'])
+    expect(h.results).not.toContainEqual(['gone', 'firing', 'failed'])
   })
 
   it('flush delivers what is due, stops at the deadline and keeps the rest', async () => {

@@ -46,7 +46,10 @@ export function fakeChannel(
     },
   }
   if (options.levelTriggered) {
-    return Object.assign(channel, { resume: (firing: readonly Notification[]) => void channel.resumed.push(firing) })
+    return Object.assign(channel, {
+      levelTriggered: true,
+      resume: (firing: readonly Notification[]) => void channel.resumed.push(firing),
+    })
   }
   return channel
 }

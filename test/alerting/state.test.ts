@@ -95,13 +95,21 @@ const CASES: Case[] = [
     events: 'F . . . . .',
     states: 'X X X X X X',
   },
-  // sendResolved false.
+  // sendResolved false: the machine still decides the resolve; who is told is the alerter's choice
+  // (a level-triggered channel must hear it, or it keeps the alert firing).
   {
-    name: 'sendResolved false ends the incident silently',
+    name: 'sendResolved false still decides the resolve',
     policy: { failureThreshold: 2, sendResolved: false },
     runs: 'F F P F F',
-    events: '. F . . F',
+    events: '. F R . F',
     states: 'f X o f X',
+  },
+  {
+    name: 'sendResolved false with successThreshold 2 resolves on the second pass',
+    policy: { failureThreshold: 1, successThreshold: 2, sendResolved: false },
+    runs: 'F P P P',
+    events: 'F . R .',
+    states: 'X r o o',
   },
   // Aborted runs change nothing.
   { name: 'aborted runs neither extend nor break a streak', runs: 'F F A F F A F', events: '. . . . . . F', states: 'f f f f f f X' },
@@ -265,14 +273,14 @@ describe('resolve, firingEvent and helpers', () => {
   const now = new Date(T0 + 60 * MINUTE)
 
   it('resolve ends an open incident with a resolved event', () => {
-    const { state, events } = resolve(firing, { sendResolved: true }, now)
+    const { state, events } = resolve(firing, now)
     expect(state).toEqual(INITIAL_STATE)
     expect(events.map((e) => [e.event, e.since, e.at])).toEqual([['resolved', new Date(T0).toISOString(), now.toISOString()]])
   })
 
-  it('resolve is silent with sendResolved false and when nothing is open', () => {
-    expect(resolve(firing, { sendResolved: false }, now).events).toEqual([])
-    expect(resolve(play('F', policyOf()).state, { sendResolved: true }, now)).toEqual({ state: INITIAL_STATE, events: [] })
+  it('resolve is silent when nothing is open', () => {
+    expect(resolve(play('F', policyOf()).state, now)).toEqual({ state: INITIAL_STATE, events: [] })
+    expect(resolve(INITIAL_STATE, now)).toEqual({ state: INITIAL_STATE, events: [] })
   })
 
   it('firingEvent re-derives the firing with sequence 0, only while open', () => {

@@ -22,7 +22,7 @@ const DATA: StoredAlerts = {
       policy: { ...BUILTIN_POLICY, channels: ['oncall'] },
       policyHash: policyHash({ ...BUILTIN_POLICY, channels: ['oncall'] }),
       labels: { team: 'storefront' },
-      paged: ['oncall'],
+      paged: [{ name: 'oncall', hash: '0123456789abcdef' }],
       state: {
         kind: 'firing',
         since: '2026-03-01T10:00:00.000Z',
@@ -32,12 +32,21 @@ const DATA: StoredAlerts = {
         lastNotifiedAt: '2026-03-01T10:04:00.000Z',
         reminders: 0,
       },
+      incidentId: 'inc1',
     },
-    orders: { policy: BUILTIN_POLICY, policyHash: policyHash(BUILTIN_POLICY), labels: {}, paged: [], state: { kind: 'ok' } },
+    orders: {
+      policy: BUILTIN_POLICY,
+      policyHash: policyHash(BUILTIN_POLICY),
+      labels: {},
+      paged: [],
+      state: { kind: 'ok' },
+      incidentId: null,
+    },
   },
   outbox: [
     {
       channel: 'oncall',
+      identity: null,
       notification: notification(),
       attempts: 2,
       enqueuedAt: '2026-03-01T10:04:00.000Z',
@@ -86,6 +95,19 @@ describe('store', () => {
     expect(await store.save(DATA)).toEqual({ error: null })
     expect(JSON.parse(await readFile(store.path, 'utf8')).version).toBe(1)
     expect(await createStore(join(dir, 'state')).load()).toEqual({ data: DATA, warning: null })
+  })
+
+  it('loads a file written before incident ids and channel identities were stored', async () => {
+    const { incidentId: _, ...record } = DATA.probes['items-crud']!
+    const { identity: __, ...entry } = DATA.outbox[0]!
+    await mkdir(join(dir, 'old'))
+    const old = { version: 1, probes: { 'items-crud': { ...record, paged: ['oncall'] } }, outbox: [entry] }
+    await writeFile(join(dir, 'old', STATE_FILE), JSON.stringify(old))
+    const { data, warning } = await createStore(join(dir, 'old')).load()
+    expect(warning).toBeNull()
+    // Unknown, not guessed: the alerter takes an unknown hash to be the current destination.
+    expect(data.probes['items-crud']).toEqual({ ...record, paged: [{ name: 'oncall', hash: null }], incidentId: null })
+    expect(data.outbox).toEqual([{ ...entry, identity: null }])
   })
 
   const BROKEN: [string, string, RegExp][] = [

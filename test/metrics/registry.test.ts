@@ -186,6 +186,17 @@ describe('metrics', () => {
     expect(value(samples, 'probe_notifications_pending', { channel: 'oncall' })).toBe(1)
   })
 
+  test('a notification given up counts as dropped; every result of a channel and event starts at zero', async () => {
+    const metrics = createMetrics({ location: null })
+    metrics.recordNotification('pager', 'firing', 'failed')
+    metrics.recordNotification('pager', 'firing', 'dropped')
+    metrics.recordNotification('chat', 'firing', 'sent')
+    const { samples } = await scrape(metrics)
+    const count = (channel: string, result: string) => value(samples, 'probe_notifications_total', { channel, event: 'firing', result })
+    expect([count('pager', 'sent'), count('pager', 'failed'), count('pager', 'dropped')]).toEqual([0, 1, 1])
+    expect([count('chat', 'sent'), count('chat', 'failed'), count('chat', 'dropped')]).toEqual([1, 0, 0])
+  })
+
   test('run start lateness is one daemon-wide histogram in seconds, with location', async () => {
     const metrics = createMetrics({ location: 'eu-1' })
     metrics.recordLateness(3)

@@ -55,6 +55,7 @@ interface Entry {
 export class AlertmanagerChannel implements Channel {
   readonly name: string
   readonly type = 'alertmanager'
+  readonly levelTriggered = true
   readonly events: ReadonlySet<Notification['event']> = new Set(['firing', 'resolved', 'test'])
   readonly #config: AlertmanagerConfig
   readonly #deps: ChannelDeps

@@ -7,6 +7,13 @@ export const USER_AGENT = 'smokeprobe'
 /** How much of an error response body a reason quotes. */
 const SNIPPET_BYTES = 300
 
+/**
+ * The longest pause a `Retry-After` may ask for. The value comes from the
+ * endpoint, so it is untrusted: one `Retry-After: 99999999` must not silence
+ * a channel for years. A minute covers real rate limits (Slack, PagerDuty).
+ */
+export const MAX_RETRY_AFTER_MS = 60_000
+
 export interface PostOptions {
   readonly fetch: typeof fetch
   readonly secrets: SecretMask
@@ -59,7 +66,8 @@ export function classifyResponse(status: number, retryAfter: string | null, snip
     return { ok: false, retryable: false, reason: `${reason} (redirects are not followed: configure the final URL)` }
   }
   if (status === 429 || status === 408 || status >= 500) {
-    const retryAfterMs = retryAfter === null ? undefined : parseRetryAfter(retryAfter, Date.now())
+    const parsed = retryAfter === null ? undefined : parseRetryAfter(retryAfter, Date.now())
+    const retryAfterMs = parsed === undefined ? undefined : Math.min(parsed, MAX_RETRY_AFTER_MS)
     return retryAfterMs === undefined ? { ok: false, retryable: true, reason } : { ok: false, retryable: true, reason, retryAfterMs }
   }
   return { ok: false, retryable: false, reason }

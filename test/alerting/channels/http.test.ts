@@ -40,3 +40,10 @@ describe('classifyResponse', () => {
     expect(classifyResponse(429, 'later', '', same)).toEqual({ ok: false, retryable: true, reason: 'HTTP 429' })
   })
 })
+
+describe('Retry-After bound', () => {
+  it('a Retry-After longer than a minute is honoured for a minute only', () => {
+    expect(classifyResponse(503, '99999999', '', same)).toEqual({ ok: false, retryable: true, reason: 'HTTP 503', retryAfterMs: 60_000 })
+    expect(classifyResponse(429, '30', '', same)).toEqual({ ok: false, retryable: true, reason: 'HTTP 429', retryAfterMs: 30_000 })
+  })
+})
