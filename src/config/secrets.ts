@@ -37,6 +37,19 @@ export class SecretMask {
     return text.replace(this.#pattern, '***')
   }
 
+  /**
+   * The text masked, then cut to at most `max` characters with an ellipsis.
+   * Masking comes first: cutting first could leave a secret's prefix that no
+   * longer matches the mask (README "Secrets").
+   */
+  excerpt(text: string, max: number): string {
+    const masked = this.mask(text)
+    if (masked.length <= max) return masked
+    // Never split a surrogate pair: half a character prints as garbage.
+    const end = /[\uD800-\uDBFF]/.test(masked[max - 1] ?? '') ? max - 1 : max
+    return `${masked.slice(0, end)}…`
+  }
+
   /** A deep JSON copy of a value with every string masked (Errors become { type, message, code, stack }). */
   maskDeep<T>(value: T): T {
     if (this.#values.size === 0) return value

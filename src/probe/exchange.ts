@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { type Dispatcher, request } from 'undici'
+import type { SecretMask } from '../config/secrets.ts'
 import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
 import type { Connection, ConnectionWatch } from './connections.ts'
 import { contentLength, readBody, untilAborted } from './http.ts'
@@ -21,6 +22,8 @@ export interface ExchangeContext {
   readonly maxBodySize: number
   readonly keepBody: boolean
   readonly maxRedirects: number
+  /** Quoted text is masked before it is shortened. */
+  readonly secrets: SecretMask
 }
 
 export interface ExchangeResponse {
@@ -47,6 +50,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding']
 
+const MAX_QUOTED_CHARS = 200
+
 /** One request of a step: the first, or one following a redirect. */
 interface Hop {
   readonly url: URL
@@ -61,7 +66,7 @@ interface Hop {
  */
 export async function exchange(rendered: RenderedRequest, context: ExchangeContext): Promise<ExchangeOutcome> {
   const timings: Timings = {}
-  const url = parseTarget(rendered.url)
+  const url = parseTarget(rendered.url, context.secrets)
   if (typeof url === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: url }, timings }
   let hop: Hop = { ...rendered, url }
   const seen = context.maxRedirects > 0 ? new Set([url.href]) : null
@@ -72,7 +77,7 @@ export async function exchange(rendered: RenderedRequest, context: ExchangeConte
     const location = seen && REDIRECT_STATUSES.has(response.statusCode) ? response.headers.location : undefined
     if (!seen || typeof location !== 'string') return receive(sent, hop, context, timings)
     await response.body.dump().catch(() => {})
-    const next = nextHop(hop, response.statusCode, location, hops, context.maxRedirects, seen)
+    const next = nextHop(hop, response.statusCode, location, hops, context, seen)
     if (typeof next === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
     hop = next
   }
@@ -134,12 +139,12 @@ async function receive(
   return { kind: 'response', response: { ...seen, headers: response.headers, body: read.data }, timings }
 }
 
-function parseTarget(text: string): URL | string {
+function parseTarget(text: string, secrets: SecretMask): URL | string {
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    return `invalid URL ${quote(text)}`
+    return `invalid URL ${quote(text, secrets)}`
   }
   return url.protocol === 'http:' || url.protocol === 'https:' ? url : `unsupported URL scheme ${url.protocol}`
 }
@@ -152,15 +157,16 @@ function failed(error: unknown, phase: Phase, url: URL, context: ExchangeContext
 }
 
 /** The request a redirect leads to, or why the chain ends here. */
-function nextHop(hop: Hop, status: number, location: string, hops: number, maxRedirects: number, seen: Set<string>): Hop | string {
+function nextHop(hop: Hop, status: number, location: string, hops: number, context: ExchangeContext, seen: Set<string>): Hop | string {
+  const { maxRedirects, secrets } = context
   if (hops >= maxRedirects) return `too many redirects (more than ${maxRedirects})`
   let url: URL
   try {
     url = new URL(location, hop.url)
   } catch {
-    return `redirect to an invalid URL ${quote(location)}`
+    return `redirect to an invalid URL ${quote(location, secrets)}`
   }
-  if (seen.has(url.href)) return `redirect loop (${url.href} seen twice)`
+  if (seen.has(url.href)) return `redirect loop (${secrets.excerpt(url.href, MAX_QUOTED_CHARS)} seen twice)`
   seen.add(url.href)
   let { method, headers, body } = hop
   // 303 always, and 301/302 after a POST, turn into a GET without a body (the fetch standard's rule).
@@ -192,8 +198,9 @@ function without(headers: Record<string, string>, names: readonly string[]): Rec
   return out
 }
 
-function quote(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)
+/** A URL for a message: masked, then shortened (the other order could show a secret's first characters). */
+function quote(text: string, secrets: SecretMask): string {
+  return secrets.excerpt(JSON.stringify(text), MAX_QUOTED_CHARS)
 }
 
 export function round(ms: number): number {

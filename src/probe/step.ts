@@ -54,6 +54,7 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
     maxBodySize: context.probe.maxBodySize,
     keepBody: plan.keepBody,
     maxRedirects: step.request.followRedirects,
+    secrets: context.secrets,
   })
   const durationMs = round(performance.now() - startedAt)
   const { timings } = outcome
@@ -73,7 +74,7 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
 /** The step's verdict on a response it received: the first expectation that fails, else the first capture that does. */
 function judge(step: Step, plan: StepPlan, response: ExchangeResponse, durationMs: number, context: StepContext): Fault | null {
   const json: JsonBody = plan.parseJson ? parseJsonBody(response) : null
-  const expectation = checkExpectations(step.expect, response, json, durationMs, context.scope)
+  const expectation = checkExpectations(step.expect, response, json, durationMs, context.scope, context.secrets)
   // Captures are taken even after a failed expectation, so the cleanup can still delete what was created.
   const capture = takeCaptures(step.capture, response, json, context.values)
   return expectation ?? capture
