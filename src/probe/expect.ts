@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import { formatDuration } from '../config/duration.ts'
-import type { Step } from '../config/probe-schema.ts'
+import { MAX_MATCHED_CHARS, type Step } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { type Scope, renderJsonTemplate, renderTemplate } from '../config/template.ts'
 import type { Fault } from './classify.ts'
@@ -72,6 +72,8 @@ function checkHeaders(expected: Expect['headers'], response: ExchangeResponse, s
       if (!matcher.exists && actual !== undefined) return mismatch(`${subject} expected to be absent, got ${show(actual)}`)
     } else if (matcher.kind === 'matches') {
       if (actual === undefined) return mismatch(`${subject} expected to match ${matcher.regex}, found nothing`)
+      const tooLong = overMatchCap(subject, actual)
+      if (tooLong) return tooLong
       if (!matcher.regex.test(actual)) return mismatch(`${subject} expected to match ${matcher.regex}, got ${show(actual)}`)
     } else {
       const wanted = renderTemplate(matcher.template, scope)
@@ -90,7 +92,11 @@ function checkBody(expected: Expect['body'], response: ExchangeResponse, scope: 
     if (!needle.ok) return unresolved(needle.missing)
     if (!text.includes(needle.value)) return mismatch(`body expected to contain ${show(needle.value)}`)
   }
-  if (expected.matches && !expected.matches.test(text)) return mismatch(`body expected to match ${expected.matches}`)
+  if (expected.matches) {
+    const tooLong = overMatchCap('body', text)
+    if (tooLong) return tooLong
+    if (!expected.matches.test(text)) return mismatch(`body expected to match ${expected.matches}`)
+  }
   return null
 }
 
@@ -107,6 +113,8 @@ function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope, show:
     } else if (matcher.kind === 'matches') {
       if (found.length === 0) return mismatch(`${subject} expected to match ${matcher.regex}, found nothing`)
       const text = typeof actual === 'string' ? actual : JSON.stringify(actual)
+      const tooLong = overMatchCap(subject, text)
+      if (tooLong) return tooLong
       if (!matcher.regex.test(text)) return mismatch(`${subject} expected to match ${matcher.regex}, got ${show(actual)}`)
     } else {
       const wanted = renderJsonTemplate(matcher.value, scope)
@@ -116,6 +124,17 @@ function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope, show:
     }
   }
   return null
+}
+
+/**
+ * RE2 is linear in the text, but a pure-JS match still costs up to 80 ms
+ * per MiB on the event loop (`node bench/regex.ts`), time every other probe's
+ * timings would absorb: a text over the cap fails its expectation rather than
+ * being matched in part (a partial match could pass wrongly).
+ */
+function overMatchCap(subject: string, text: string): Fault | null {
+  if (text.length <= MAX_MATCHED_CHARS) return null
+  return mismatch(`${subject} is ${text.length} characters long, more than the ${MAX_MATCHED_CHARS} a regular expression is matched against`)
 }
 
 /** Equality after templating; a templated string also matches a number or boolean that prints the same (`"{{ id }}"` vs 42). */
