@@ -4,7 +4,14 @@ import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
 import { Duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
-import { jsonTemplateRefs as jsonRefs, jsonTemplateValue, RUN_REFS, type TemplateContext, templateString } from './template.ts'
+import {
+  jsonTemplateRefs as jsonRefs,
+  jsonTemplateValue,
+  RUN_REFS,
+  type TemplateContext,
+  templateString,
+  urlTemplateString,
+} from './template.ts'
 
 export const PROBE_NAME = /^[a-z0-9][a-z0-9-]*$/
 const STEP_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -124,7 +131,7 @@ export function probeFileSchema(context: TemplateContext) {
     .strictObject({
       /** @defaultValue GET */
       method: z.enum(HTTP_METHODS).default('GET'),
-      url: Template.meta({ description: 'The URL; templates allowed' }),
+      url: urlTemplateString(context).meta({ description: 'The URL; templates allowed' }),
       headers: Headers.default({}),
       /** A JSON body (sets content-type: application/json unless given). */
       json: jsonTemplateValue(context).optional(),

@@ -19,6 +19,11 @@ export class SecretMask {
     this.#pattern = null
   }
 
+  /** Whether the text contains a value this mask hides. */
+  holds(text: string): boolean {
+    return this.mask(text) !== text
+  }
+
   /** Adds every secret another mask holds (the daemon keeps masking the secrets of earlier configurations). */
   absorb(other: SecretMask): void {
     for (const value of other.#values) this.add(value)

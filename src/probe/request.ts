@@ -48,7 +48,9 @@ export interface RenderedRequest {
   readonly body: string | undefined
 }
 
-export type RenderOutcome = { readonly ok: true; readonly request: RenderedRequest } | { readonly ok: false; readonly missing: string }
+export type RenderOutcome =
+  | { readonly ok: true; readonly request: RenderedRequest }
+  | { readonly ok: false; readonly missing: string; readonly problem?: string }
 
 /** Fills the step's templates from the run's scope; `missing` names the first value the scope lacks. */
 export function renderRequest(step: Step, plan: StepPlan, scope: Scope): RenderOutcome {

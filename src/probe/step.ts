@@ -34,7 +34,7 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
   const plan = planStep(context.probe, step)
   const rendered = renderRequest(step, plan, context.scope)
   if (!rendered.ok) {
-    const fault = unresolved(rendered.missing)
+    const fault: Fault = rendered.problem ? { kind: 'capture', reason: 'template', detail: rendered.problem } : unresolved(rendered.missing)
     // A cleanup with nothing to clean up (the create never returned an id) is not a failure.
     if (step.cleanup) return skippedStep(step, `skipped: ${fault.detail}`, context.secrets)
     return failedStep(step, fault, context.secrets, { durationMs: 0, timings: {} })
