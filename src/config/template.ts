@@ -215,6 +215,20 @@ export function renderJsonTemplate(json: JsonTemplate, scope: Scope): Rendered<u
   }
 }
 
+/** Whether any string of a JSON template holds a secret. */
+export function jsonTemplateSecret(json: JsonTemplate): boolean {
+  switch (json.kind) {
+    case 'literal':
+      return false
+    case 'template':
+      return json.template.secret
+    case 'array':
+      return json.items.some(jsonTemplateSecret)
+    case 'object':
+      return json.entries.some(([, item]) => jsonTemplateSecret(item))
+  }
+}
+
 export function jsonTemplateRefs(json: JsonTemplate): string[] {
   switch (json.kind) {
     case 'literal':

@@ -33,7 +33,15 @@ export interface ExchangeResponse {
   readonly body: Buffer | null
 }
 
-export type ExchangeOutcome =
+/** Where followed redirects led, when they did. */
+export interface Redirected {
+  /** The URL of the last request sent (unmasked; the step masks it). */
+  readonly url: string
+  /** Headers left out after the step's origin was left, for the failure message. */
+  readonly notSent: readonly string[]
+}
+
+export type ExchangeOutcome = (
   | { readonly kind: 'response'; readonly response: ExchangeResponse; readonly timings: StepTimings }
   | {
       readonly kind: 'fault'
@@ -42,12 +50,11 @@ export type ExchangeOutcome =
       readonly timings: StepTimings
     }
   | { readonly kind: 'aborted'; readonly timings: StepTimings }
+) & { readonly redirected?: Redirected }
 
 type Timings = { -readonly [K in keyof StepTimings]: StepTimings[K] }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
-/** Headers that must not follow a redirect to another origin (as browsers do). */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding']
 
 const MAX_QUOTED_CHARS = 200
@@ -58,6 +65,11 @@ interface Hop {
   readonly method: string
   readonly headers: Record<string, string>
   readonly body: string | undefined
+  readonly secretHeaders: ReadonlySet<string>
+  readonly secretBody: boolean
+  /** The origin the step's own URL has: its secrets may go there, and nowhere else. */
+  readonly origin: string
+  readonly notSent: readonly string[]
 }
 
 /**
@@ -68,17 +80,20 @@ export async function exchange(rendered: RenderedRequest, context: ExchangeConte
   const timings: Timings = {}
   const url = parseTarget(rendered.url, context.secrets)
   if (typeof url === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: url }, timings }
-  let hop: Hop = { ...rendered, url }
+  let hop: Hop = { ...rendered, url, origin: url.origin, notSent: [] }
   const seen = context.maxRedirects > 0 ? new Set([url.href]) : null
+  // Once a redirect was followed, every outcome says where it ended.
+  const done = (outcome: ExchangeOutcome, hops: number): ExchangeOutcome =>
+    hops === 0 ? outcome : { ...outcome, redirected: { url: hop.url.href, notSent: hop.notSent } }
   for (let hops = 0; ; hops++) {
     const sent = await send(hop, context, timings)
-    if ('kind' in sent) return sent
+    if ('kind' in sent) return done(sent, hops)
     const { response } = sent
     const location = seen && REDIRECT_STATUSES.has(response.statusCode) ? response.headers.location : undefined
-    if (!seen || typeof location !== 'string') return receive(sent, hop, context, timings)
+    if (!seen || typeof location !== 'string') return done(await receive(sent, hop, context, timings), hops)
     await response.body.dump().catch(() => {})
     const next = nextHop(hop, response.statusCode, location, hops, context, seen)
-    if (typeof next === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
+    if (typeof next === 'string') return done({ kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }, hops)
     hop = next
   }
 }
@@ -175,8 +190,23 @@ function nextHop(hop: Hop, status: number, location: string, hops: number, conte
     body = undefined
     headers = without(headers, BODY_HEADERS)
   }
-  if (url.origin !== hop.url.origin) headers = without(headers, CREDENTIAL_HEADERS)
-  return { url, method, headers, body }
+  if (hop.url.protocol === 'https:' && url.protocol === 'http:') {
+    return `redirect from https to http refused (${secrets.excerpt(url.href, MAX_QUOTED_CHARS)})`
+  }
+  let { notSent } = hop
+  if (url.origin !== hop.origin) {
+    // Leaving the step's origin: what holds a secret stays behind (README "Redirects"). A body
+    // cannot be left out of a request that keeps its method and body, so that hop is refused.
+    if (body !== undefined && (hop.secretBody || secrets.holds(body))) {
+      return `redirect to another origin (${secrets.excerpt(url.origin, MAX_QUOTED_CHARS)}) refused: the request body holds a secret`
+    }
+    const dropped = Object.entries(headers)
+      .filter(([name, value]) => hop.secretHeaders.has(name) || secrets.holds(value))
+      .map(([name]) => name)
+    headers = without(headers, dropped)
+    notSent = [...new Set([...notSent, ...dropped])]
+  }
+  return { ...hop, url, method, headers, body, notSent }
 }
 
 /**
