@@ -26,8 +26,8 @@ export interface StepPlan {
 }
 
 /**
- * Header names that carry credentials whatever their value (SPEC "Secrets",
- * README "Redirects"): a token captured from a login response is one too.
+ * Header names that carry credentials whatever their value (README
+ * "Redirects"): a token captured from a login response is one too.
  */
 const CREDENTIAL_NAME = /^(?:authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|key|auth/
 
