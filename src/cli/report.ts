@@ -57,6 +57,7 @@ function stepLines(step: StepResult, width: number, style: Style): string[] {
   }
   const mark = step.status === 'passed' ? style.pass('✓') : style.fail('✗')
   const parts = [step.request ? `${step.request.method} ${step.request.url}` : '(no request)']
+  if (step.request?.finalUrl) parts.push(style.dim(`(redirected to ${step.request.finalUrl})`))
   if (step.response) parts.push(`→ ${step.response.status}`, style.dim(formatBytes(step.response.bytes)))
   parts.push(formatMs(step.durationMs))
   const phases = formatTimings(step.timings)

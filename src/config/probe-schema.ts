@@ -1,9 +1,17 @@
 import cron from 'node-cron'
+import { RE2JS, RE2JSSyntaxException } from 're2js'
 import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
 import { Duration, duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
-import { jsonTemplateRefs as jsonRefs, jsonTemplateValue, RUN_REFS, type TemplateContext, templateString } from './template.ts'
+import {
+  jsonTemplateRefs as jsonRefs,
+  jsonTemplateValue,
+  RUN_REFS,
+  type TemplateContext,
+  templateString,
+  urlTemplateString,
+} from './template.ts'
 
 export const PROBE_NAME = /^[a-z0-9][a-z0-9-]*$/
 const STEP_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -21,19 +29,66 @@ export const MAX_LABEL_VALUE = 1024
 /** Redirects followed when a step says `followRedirects: true`. */
 export const DEFAULT_MAX_REDIRECTS = 5
 
+/**
+ * A compiled regular expression, matched by RE2 (re2js): linear in the input,
+ * so no pattern and no response can make a match take exponential time and
+ * stall the daemon (`^(a+)+$` against 30 hostile bytes blocks V8's engine for
+ * seconds). Shown as JavaScript shows a RegExp, `/pattern/`.
+ */
+export interface Pattern {
+  readonly source: string
+  /** Whether the pattern matches anywhere in the text. */
+  test(text: string): boolean
+  toString(): string
+}
+
+/** Longest text a pattern is matched against (README "Regular expressions"); longer fails the expectation. */
+export const MAX_MATCHED_CHARS = 256 * 1024
+
+/** `\1`…`\9` and `\k<name>` not preceded by a backslash: backreferences, which RE2 cannot match. */
+const BACKREFERENCE = /(?:^|[^\\])(?:\\\\)*(\\[1-9]|\\k<)/
+const LOOKAROUND = /\(\?<?[=!]/
+
 export const RegexText = z
   .string()
-  .meta({ description: 'A JavaScript regular expression' })
+  .meta({ description: 'A regular expression (RE2 syntax: JavaScript syntax without backreferences or lookaround)' })
   .transform((text, ctx) => {
-    try {
-      return new RegExp(text)
-    } catch (error) {
-      // V8 repeats the pattern ("Invalid regular expression: /a(/: Unterminated group"); keep only the reason.
-      const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(text)}: ${reason}` })
+    const problem = compilePattern(text)
+    if (typeof problem === 'string') {
+      ctx.addIssue({ code: 'custom', message: problem })
       return z.NEVER
     }
+    return problem
   })
+
+function compilePattern(text: string): Pattern | string {
+  let shown: string
+  try {
+    shown = String(new RegExp(text))
+  } catch (error) {
+    // V8 repeats the pattern ("Invalid regular expression: /a(/: Unterminated group"); keep only the reason.
+    const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+    return `invalid regular expression ${JSON.stringify(text)}: ${reason}`
+  }
+  const unsupported = (what: string) =>
+    `unsupported regular expression ${JSON.stringify(text)}: ${what}; patterns are matched in linear time (RE2 syntax), which has no backreferences or lookaround`
+  // translateRegExp would turn `\k<id>` into the literal `k<id>`: refuse it before it can.
+  const backreference = BACKREFERENCE.exec(text)?.[1]
+  if (backreference === '\\k<') return unsupported('backreference \\k<…>')
+  let re2: RE2JS
+  try {
+    // translateRegExp maps JavaScript-only spellings (\u00e9, (?<name>…)) to RE2's.
+    re2 = RE2JS.compile(RE2JS.translateRegExp(text))
+  } catch (error) {
+    // RE2 says "invalid escape sequence: `\1`" or "invalid or unsupported Perl syntax: `(?=`": name the feature instead.
+    const lookaround = LOOKAROUND.exec(text)?.[0]
+    if (lookaround) return unsupported(`lookaround ${lookaround}…)`)
+    if (backreference) return unsupported(`backreference ${backreference}`)
+    const reason = error instanceof RE2JSSyntaxException ? `${error.error} ${error.input}` : (error as Error).message
+    return unsupported(reason)
+  }
+  return { source: text, test: (input) => re2.test(input), toString: () => shown }
+}
 
 const ByteSize = z
   .union([z.int().min(1), z.string()])
@@ -80,7 +135,7 @@ export function probeFileSchema(context: TemplateContext) {
     .strictObject({
       /** @defaultValue GET */
       method: z.enum(HTTP_METHODS).default('GET'),
-      url: Template.meta({ description: 'The URL; templates allowed' }),
+      url: urlTemplateString(context).meta({ description: 'The URL; templates allowed' }),
       headers: Headers.default({}),
       /** A JSON body (sets content-type: application/json unless given). */
       json: jsonTemplateValue(context).optional(),

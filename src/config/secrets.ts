@@ -19,6 +19,11 @@ export class SecretMask {
     this.#pattern = null
   }
 
+  /** Whether the text contains a value this mask hides. */
+  holds(text: string): boolean {
+    return this.mask(text) !== text
+  }
+
   /** Adds every secret another mask holds (the daemon keeps masking the secrets of earlier configurations). */
   absorb(other: SecretMask): void {
     for (const value of other.#values) this.add(value)
@@ -35,6 +40,19 @@ export class SecretMask {
       'g',
     )
     return text.replace(this.#pattern, '***')
+  }
+
+  /**
+   * The text masked, then cut to at most `max` characters with an ellipsis.
+   * Masking comes first: cutting first could leave a secret's prefix that no
+   * longer matches the mask (README "Secrets").
+   */
+  excerpt(text: string, max: number): string {
+    const masked = this.mask(text)
+    if (masked.length <= max) return masked
+    // Never split a surrogate pair: half a character prints as garbage.
+    const end = /[\uD800-\uDBFF]/.test(masked[max - 1] ?? '') ? max - 1 : max
+    return `${masked.slice(0, end)}…`
   }
 
   /** A deep JSON copy of a value with every string masked (Errors become { type, message, code, stack }). */

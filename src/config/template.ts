@@ -6,13 +6,26 @@ import type { SecretMask } from './secrets.ts'
  * then (and its value recorded as a secret); `{{ run.id }}`, vars and
  * captures stay references that are resolved per run.
  */
-export type TemplatePart = { readonly text: string } | { readonly ref: string }
+export type TemplatePart = { readonly text: string } | { readonly ref: string; readonly encode?: UrlPlace }
+
+/**
+ * Where a reference sits in a URL template, decided at compile time: a value
+ * in the path is one segment, a value in the query or fragment one component.
+ * A reference before the path (`{{ base }}/items`, `http://{{ host }}/`) is
+ * the URL's own base and is inserted as is.
+ */
+export type UrlPlace = 'segment' | 'component'
 
 export interface Template {
   readonly source: string
   readonly parts: readonly TemplatePart[]
   /** Names this template needs at run time (vars, captures, run.*). */
   readonly refs: readonly string[]
+  /**
+   * Whether a value substituted at load is one the secret mask hides: such a
+   * header or body must not follow a redirect to another origin.
+   */
+  readonly secret: boolean
 }
 
 /** What a template may read at load: the environment, and where to record its secrets. */
@@ -31,6 +44,7 @@ const REF_NAME = /^(?:env\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.n
 export function compileTemplate(source: string, context: TemplateContext): Template | string[] {
   const parts: TemplatePart[] = []
   const problems: string[] = []
+  let secret = false
   let last = 0
   for (const match of source.matchAll(PLACEHOLDER)) {
     if (match.index > last) parts.push({ text: source.slice(last, match.index) })
@@ -46,13 +60,52 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
         // Every env value is a secret: one with a line break (often a trailing newline from `echo` or a
         // file) breaks the header it goes into on every run, and cannot be masked line by line.
         if (/[\r\n]/.test(value)) problems.push(`environment variable ${name.slice(4)} holds a line break (a trailing newline?); remove it`)
-        else parts.push({ text: value })
+        else {
+          secret ||= context.secrets.holds(value)
+          parts.push({ text: value })
+        }
       }
     } else parts.push({ ref: name })
   }
   if (last < source.length) parts.push({ text: source.slice(last) })
   if (problems.length > 0) return problems
-  return { source, parts: mergeText(parts), refs: parts.flatMap((p) => ('ref' in p ? [p.ref] : [])) }
+  return { source, parts: mergeText(parts), refs: parts.flatMap((p) => ('ref' in p ? [p.ref] : [])), secret }
+}
+
+/**
+ * Compiles a URL template: each reference after the base is marked to be
+ * percent-encoded for its place, so a captured `../admin`, `?x=1` or `#`
+ * stays data and cannot rewrite the URL (README "URL templates").
+ */
+export function compileUrlTemplate(source: string, context: TemplateContext): Template | string[] {
+  const compiled = compileTemplate(source, context)
+  if (Array.isArray(compiled)) return compiled
+  let place: 'base' | 'path' | 'query' = 'base'
+  const parts = compiled.parts.map((part): TemplatePart => {
+    if ('ref' in part) return place === 'base' ? part : { ref: part.ref, encode: place === 'path' ? 'segment' : 'component' }
+    place = placeAfter(part.text, place)
+    return part
+  })
+  return { ...compiled, parts }
+}
+
+/** Where a URL continues after a literal text: the base ends where the path starts (after the authority, if the text has one). */
+function placeAfter(text: string, place: 'base' | 'path' | 'query'): 'base' | 'path' | 'query' {
+  let from = 0
+  if (place === 'base') {
+    const scheme = text.indexOf('://')
+    from = scheme >= 0 ? scheme + 3 : 0
+    const path = text.slice(from).search(/[/?#]/)
+    if (path < 0) return 'base'
+    from += path
+    place = 'path'
+  }
+  if (place === 'path') {
+    const query = text.slice(from).search(/[?#]/)
+    if (query < 0) return 'path'
+    place = 'query'
+  }
+  return place
 }
 
 function mergeText(parts: TemplatePart[]): TemplatePart[] {
@@ -68,7 +121,10 @@ function mergeText(parts: TemplatePart[]): TemplatePart[] {
 /** Looks a name up for a run; undefined means "not available (yet)". */
 export type Scope = (name: string) => unknown
 
-export type Rendered<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly missing: string }
+/** `missing` names a value the run lacks; `problem`, when set, says why a value it has cannot be used. */
+export type Rendered<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly missing: string; readonly problem?: string }
 
 /** Renders a template to a string; scalars are stringified, objects as JSON. */
 export function renderTemplate(template: Template, scope: Scope): Rendered<string> {
@@ -80,7 +136,15 @@ export function renderTemplate(template: Template, scope: Scope): Rendered<strin
     else {
       const value = scope(part.ref)
       if (value === undefined) return { ok: false, missing: part.ref }
-      out += typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
+      const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
+      if (!part.encode) out += text
+      else {
+        // `%2E%2E` is as much a `..` to a URL parser as `..` itself: such a segment cannot be encoded, only refused.
+        if (part.encode === 'segment' && (text === '.' || text === '..')) {
+          return { ok: false, missing: part.ref, problem: `{{ ${part.ref} }} is ${JSON.stringify(text)}, which would change the URL's path` }
+        }
+        out += encodeURIComponent(text)
+      }
     }
   }
   return { ok: true, value: out }
@@ -156,6 +220,20 @@ export function renderJsonTemplate(json: JsonTemplate, scope: Scope): Rendered<u
   }
 }
 
+/** Whether any string of a JSON template holds a secret. */
+export function jsonTemplateSecret(json: JsonTemplate): boolean {
+  switch (json.kind) {
+    case 'literal':
+      return false
+    case 'template':
+      return json.template.secret
+    case 'array':
+      return json.items.some(jsonTemplateSecret)
+    case 'object':
+      return json.entries.some(([, item]) => jsonTemplateSecret(item))
+  }
+}
+
 export function jsonTemplateRefs(json: JsonTemplate): string[] {
   switch (json.kind) {
     case 'literal':
@@ -173,6 +251,16 @@ export function jsonTemplateRefs(json: JsonTemplate): string[] {
 export function templateString(context: TemplateContext) {
   return z.string().transform((text, ctx) => {
     const compiled = compileTemplate(text, context)
+    if (!Array.isArray(compiled)) return compiled
+    for (const message of compiled) ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  })
+}
+
+/** A zod string that compiles to a URL template (references percent-encoded for their place). */
+export function urlTemplateString(context: TemplateContext) {
+  return z.string().transform((text, ctx) => {
+    const compiled = compileUrlTemplate(text, context)
     if (!Array.isArray(compiled)) return compiled
     for (const message of compiled) ctx.addIssue({ code: 'custom', message })
     return z.NEVER

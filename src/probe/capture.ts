@@ -32,8 +32,23 @@ export function takeCaptures(
       value = response.status
       where = 'status'
     }
-    if (value === undefined) fault ??= { kind: 'capture', reason: 'capture', detail: `capture ${name}: ${where} found nothing` }
+    const nothing = nothingIn(value)
+    if (nothing !== null) fault ??= { kind: 'capture', reason: 'capture', detail: `capture ${name}: ${where} found nothing${nothing}` }
     else into.set(name, value)
   }
   return fault
+}
+
+/**
+ * Why a found value counts as nothing (README "Captures"), or null for a
+ * usable one. An empty string or a null would make the cleanup's
+ * `DELETE /items/{{ id }}` a `DELETE /items/` (the collection); an object or
+ * a list is not one value a later URL or header can hold.
+ */
+function nothingIn(value: unknown): string | null {
+  if (value === undefined) return ''
+  if (value === '') return ' (an empty string)'
+  if (value === null) return ' (null)'
+  if (typeof value === 'object') return Array.isArray(value) ? ' (a list, not a single value)' : ' (an object, not a single value)'
+  return null
 }

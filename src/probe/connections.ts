@@ -1,3 +1,4 @@
+import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns'
 import type { Socket } from 'node:net'
 import { buildConnector } from 'undici'
 
@@ -61,7 +62,7 @@ export class ConnectionWatch {
  * timeout and TLS options are given here.
  */
 export function timedConnector(options: buildConnector.BuildOptions, watch: ConnectionWatch): buildConnector.connector {
-  const connect = buildConnector(options)
+  const connect = buildConnector({ ...options, lookup: sharedLookup } as buildConnector.BuildOptions)
   return (target, callback) => {
     const startedAt = performance.now()
     // The runtime returns the socket; the .d.ts says void.
@@ -70,3 +71,36 @@ export function timedConnector(options: buildConnector.BuildOptions, watch: Conn
     return socket
   }
 }
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void
+type Lookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void
+
+/**
+ * `dns.lookup` with one getaddrinfo per name in flight: runs that ask for a
+ * name already being looked up wait for that answer instead of taking a
+ * thread-pool thread of their own. A name whose resolution hangs then holds
+ * one of libuv's threads, not one per run of every probe that uses it, and
+ * cannot starve the pool for other names or the state file. Nothing is
+ * cached: a lookup that ends is forgotten, so every run still measures DNS
+ * (a run that joined a lookup reports the time it waited for it).
+ */
+export function shareLookups(lookup: Lookup): Lookup {
+  const inFlight = new Map<string, LookupCallback[]>()
+  return (hostname, options, callback) => {
+    const key = `${hostname}\u0000${options.family ?? 0}\u0000${options.all === true}\u0000${options.hints ?? 0}\u0000${options.order ?? ''}`
+    const waiting = inFlight.get(key)
+    if (waiting) {
+      waiting.push(callback)
+      return
+    }
+    const callbacks = [callback]
+    inFlight.set(key, callbacks)
+    lookup(hostname, options, (error, address, family) => {
+      inFlight.delete(key)
+      // Each socket gets its own list: net may reorder the addresses it tries.
+      for (const done of callbacks) done(error, Array.isArray(address) ? [...address] : address, family)
+    })
+  }
+}
+
+const sharedLookup = shareLookups(dnsLookup as unknown as Lookup)

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { type Dispatcher, request } from 'undici'
+import type { SecretMask } from '../config/secrets.ts'
 import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
 import type { Connection, ConnectionWatch } from './connections.ts'
 import { contentLength, readBody, untilAborted } from './http.ts'
@@ -21,6 +22,8 @@ export interface ExchangeContext {
   readonly maxBodySize: number
   readonly keepBody: boolean
   readonly maxRedirects: number
+  /** Quoted text is masked before it is shortened. */
+  readonly secrets: SecretMask
 }
 
 export interface ExchangeResponse {
@@ -30,7 +33,15 @@ export interface ExchangeResponse {
   readonly body: Buffer | null
 }
 
-export type ExchangeOutcome =
+/** Where followed redirects led, when they did. */
+export interface Redirected {
+  /** The URL of the last request sent (unmasked; the step masks it). */
+  readonly url: string
+  /** Headers left out after the step's origin was left, for the failure message. */
+  readonly notSent: readonly string[]
+}
+
+export type ExchangeOutcome = (
   | { readonly kind: 'response'; readonly response: ExchangeResponse; readonly timings: StepTimings }
   | {
       readonly kind: 'fault'
@@ -39,13 +50,14 @@ export type ExchangeOutcome =
       readonly timings: StepTimings
     }
   | { readonly kind: 'aborted'; readonly timings: StepTimings }
+) & { readonly redirected?: Redirected }
 
 type Timings = { -readonly [K in keyof StepTimings]: StepTimings[K] }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
-/** Headers that must not follow a redirect to another origin (as browsers do). */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 const BODY_HEADERS = ['content-type', 'content-length', 'transfer-encoding']
+
+const MAX_QUOTED_CHARS = 200
 
 /** One request of a step: the first, or one following a redirect. */
 interface Hop {
@@ -53,6 +65,11 @@ interface Hop {
   readonly method: string
   readonly headers: Record<string, string>
   readonly body: string | undefined
+  readonly secretHeaders: ReadonlySet<string>
+  readonly secretBody: boolean
+  /** The origin the step's own URL has: its secrets may go there, and nowhere else. */
+  readonly origin: string
+  readonly notSent: readonly string[]
 }
 
 /**
@@ -61,19 +78,22 @@ interface Hop {
  */
 export async function exchange(rendered: RenderedRequest, context: ExchangeContext): Promise<ExchangeOutcome> {
   const timings: Timings = {}
-  const url = parseTarget(rendered.url)
+  const url = parseTarget(rendered.url, context.secrets)
   if (typeof url === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'transport', detail: url }, timings }
-  let hop: Hop = { ...rendered, url }
+  let hop: Hop = { ...rendered, url, origin: url.origin, notSent: [] }
   const seen = context.maxRedirects > 0 ? new Set([url.href]) : null
+  // Once a redirect was followed, every outcome says where it ended.
+  const done = (outcome: ExchangeOutcome, hops: number): ExchangeOutcome =>
+    hops === 0 ? outcome : { ...outcome, redirected: { url: hop.url.href, notSent: hop.notSent } }
   for (let hops = 0; ; hops++) {
     const sent = await send(hop, context, timings)
-    if ('kind' in sent) return sent
+    if ('kind' in sent) return done(sent, hops)
     const { response } = sent
     const location = seen && REDIRECT_STATUSES.has(response.statusCode) ? response.headers.location : undefined
-    if (!seen || typeof location !== 'string') return receive(sent, hop, context, timings)
+    if (!seen || typeof location !== 'string') return done(await receive(sent, hop, context, timings), hops)
     await response.body.dump().catch(() => {})
-    const next = nextHop(hop, response.statusCode, location, hops, context.maxRedirects, seen)
-    if (typeof next === 'string') return { kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }
+    const next = nextHop(hop, response.statusCode, location, hops, context, seen)
+    if (typeof next === 'string') return done({ kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }, hops)
     hop = next
   }
 }
@@ -134,12 +154,12 @@ async function receive(
   return { kind: 'response', response: { ...seen, headers: response.headers, body: read.data }, timings }
 }
 
-function parseTarget(text: string): URL | string {
+function parseTarget(text: string, secrets: SecretMask): URL | string {
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    return `invalid URL ${quote(text)}`
+    return `invalid URL ${quote(text, secrets)}`
   }
   return url.protocol === 'http:' || url.protocol === 'https:' ? url : `unsupported URL scheme ${url.protocol}`
 }
@@ -152,15 +172,16 @@ function failed(error: unknown, phase: Phase, url: URL, context: ExchangeContext
 }
 
 /** The request a redirect leads to, or why the chain ends here. */
-function nextHop(hop: Hop, status: number, location: string, hops: number, maxRedirects: number, seen: Set<string>): Hop | string {
+function nextHop(hop: Hop, status: number, location: string, hops: number, context: ExchangeContext, seen: Set<string>): Hop | string {
+  const { maxRedirects, secrets } = context
   if (hops >= maxRedirects) return `too many redirects (more than ${maxRedirects})`
   let url: URL
   try {
     url = new URL(location, hop.url)
   } catch {
-    return `redirect to an invalid URL ${quote(location)}`
+    return `redirect to an invalid URL ${quote(location, secrets)}`
   }
-  if (seen.has(url.href)) return `redirect loop (${url.href} seen twice)`
+  if (seen.has(url.href)) return `redirect loop (${secrets.excerpt(url.href, MAX_QUOTED_CHARS)} seen twice)`
   seen.add(url.href)
   let { method, headers, body } = hop
   // 303 always, and 301/302 after a POST, turn into a GET without a body (the fetch standard's rule).
@@ -169,8 +190,23 @@ function nextHop(hop: Hop, status: number, location: string, hops: number, maxRe
     body = undefined
     headers = without(headers, BODY_HEADERS)
   }
-  if (url.origin !== hop.url.origin) headers = without(headers, CREDENTIAL_HEADERS)
-  return { url, method, headers, body }
+  if (hop.url.protocol === 'https:' && url.protocol === 'http:') {
+    return `redirect from https to http refused (${secrets.excerpt(url.href, MAX_QUOTED_CHARS)})`
+  }
+  let { notSent } = hop
+  if (url.origin !== hop.origin) {
+    // Leaving the step's origin: what holds a secret stays behind (README "Redirects"). A body
+    // cannot be left out of a request that keeps its method and body, so that hop is refused.
+    if (body !== undefined && (hop.secretBody || secrets.holds(body))) {
+      return `redirect to another origin (${secrets.excerpt(url.origin, MAX_QUOTED_CHARS)}) refused: the request body holds a secret`
+    }
+    const dropped = Object.entries(headers)
+      .filter(([name, value]) => hop.secretHeaders.has(name) || secrets.holds(value))
+      .map(([name]) => name)
+    headers = without(headers, dropped)
+    notSent = [...new Set([...notSent, ...dropped])]
+  }
+  return { ...hop, url, method, headers, body, notSent }
 }
 
 /**
@@ -192,8 +228,9 @@ function without(headers: Record<string, string>, names: readonly string[]): Rec
   return out
 }
 
-function quote(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)
+/** A URL for a message: masked, then shortened (the other order could show a secret's first characters). */
+function quote(text: string, secrets: SecretMask): string {
+  return secrets.excerpt(JSON.stringify(text), MAX_QUOTED_CHARS)
 }
 
 export function round(ms: number): number {

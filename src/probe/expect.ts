@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { formatDuration } from '../config/duration.ts'
-import type { Step } from '../config/probe-schema.ts'
+import { MAX_MATCHED_CHARS, type Step } from '../config/probe-schema.ts'
+import type { SecretMask } from '../config/secrets.ts'
 import { type Scope, renderJsonTemplate, renderTemplate } from '../config/template.ts'
 import type { Fault } from './classify.ts'
 import type { ExchangeResponse } from './exchange.ts'
@@ -22,13 +23,15 @@ export function checkExpectations(
   json: JsonBody,
   durationMs: number,
   scope: Scope,
+  secrets: SecretMask,
 ): Fault | null {
+  const show = shower(secrets)
   return (
-    checkStatus(expect.status, response) ??
+    checkStatus(expect.status, response, show) ??
     checkDuration(expect.maxDuration, durationMs) ??
-    checkHeaders(expect.headers, response, scope) ??
-    checkBody(expect.body, response, scope) ??
-    checkJson(expect.json, json, scope)
+    checkHeaders(expect.headers, response, scope, show) ??
+    checkBody(expect.body, response, scope, show) ??
+    checkJson(expect.json, json, scope, show)
   )
 }
 
@@ -44,12 +47,13 @@ export function parseJsonBody(response: ExchangeResponse): { readonly value: unk
   }
 }
 
-function checkStatus(accepted: readonly number[] | undefined, response: ExchangeResponse): Fault | null {
+function checkStatus(accepted: readonly number[] | undefined, response: ExchangeResponse, show: Show): Fault | null {
   const status = response.status
   if (accepted ? accepted.includes(status) : status >= 200 && status < 300) return null
   const wanted = accepted ? `status ${oneOf(accepted)}` : 'a 2xx status'
   const location = status >= 300 && status < 400 ? headerValue(response.headers.location) : undefined
-  const hint = location ? ` (a redirect to ${location}, not followed)` : ''
+  // The target chose the location: it is shown masked and cut like any other value it sent.
+  const hint = location ? ` (a redirect to ${show.text(location)}, not followed)` : ''
   return { kind: 'status', reason: 'status', detail: `expected ${wanted}, got ${status}${hint}` }
 }
 
@@ -59,7 +63,7 @@ function checkDuration(maxDuration: number | undefined, durationMs: number): Fau
   return mismatch(`took ${took}, longer than maxDuration ${formatDuration(maxDuration)}`)
 }
 
-function checkHeaders(expected: Expect['headers'], response: ExchangeResponse, scope: Scope): Fault | null {
+function checkHeaders(expected: Expect['headers'], response: ExchangeResponse, scope: Scope, show: Show): Fault | null {
   for (const { name, matcher } of expected) {
     const actual = headerValue(response.headers[name])
     const subject = `header ${name}`
@@ -68,6 +72,8 @@ function checkHeaders(expected: Expect['headers'], response: ExchangeResponse, s
       if (!matcher.exists && actual !== undefined) return mismatch(`${subject} expected to be absent, got ${show(actual)}`)
     } else if (matcher.kind === 'matches') {
       if (actual === undefined) return mismatch(`${subject} expected to match ${matcher.regex}, found nothing`)
+      const tooLong = overMatchCap(subject, actual)
+      if (tooLong) return tooLong
       if (!matcher.regex.test(actual)) return mismatch(`${subject} expected to match ${matcher.regex}, got ${show(actual)}`)
     } else {
       const wanted = renderTemplate(matcher.template, scope)
@@ -78,7 +84,7 @@ function checkHeaders(expected: Expect['headers'], response: ExchangeResponse, s
   return null
 }
 
-function checkBody(expected: Expect['body'], response: ExchangeResponse, scope: Scope): Fault | null {
+function checkBody(expected: Expect['body'], response: ExchangeResponse, scope: Scope, show: Show): Fault | null {
   if (!expected) return null
   const text = response.body?.toString('utf8') ?? ''
   if (expected.contains) {
@@ -86,11 +92,15 @@ function checkBody(expected: Expect['body'], response: ExchangeResponse, scope: 
     if (!needle.ok) return unresolved(needle.missing)
     if (!text.includes(needle.value)) return mismatch(`body expected to contain ${show(needle.value)}`)
   }
-  if (expected.matches && !expected.matches.test(text)) return mismatch(`body expected to match ${expected.matches}`)
+  if (expected.matches) {
+    const tooLong = overMatchCap('body', text)
+    if (tooLong) return tooLong
+    if (!expected.matches.test(text)) return mismatch(`body expected to match ${expected.matches}`)
+  }
   return null
 }
 
-function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope): Fault | null {
+function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope, show: Show): Fault | null {
   if (expected.length === 0 || !json) return null
   if (!('value' in json)) return json
   for (const { path, matcher } of expected) {
@@ -103,6 +113,8 @@ function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope): Faul
     } else if (matcher.kind === 'matches') {
       if (found.length === 0) return mismatch(`${subject} expected to match ${matcher.regex}, found nothing`)
       const text = typeof actual === 'string' ? actual : JSON.stringify(actual)
+      const tooLong = overMatchCap(subject, text)
+      if (tooLong) return tooLong
       if (!matcher.regex.test(text)) return mismatch(`${subject} expected to match ${matcher.regex}, got ${show(actual)}`)
     } else {
       const wanted = renderJsonTemplate(matcher.value, scope)
@@ -114,16 +126,40 @@ function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope): Faul
   return null
 }
 
+/**
+ * RE2 is linear in the text, but a pure-JS match still costs up to 80 ms
+ * per MiB on the event loop (`node bench/regex.ts`), time every other probe's
+ * timings would absorb: a text over the cap fails its expectation rather than
+ * being matched in part (a partial match could pass wrongly).
+ */
+function overMatchCap(subject: string, text: string): Fault | null {
+  if (text.length <= MAX_MATCHED_CHARS) return null
+  return mismatch(`${subject} is ${text.length} characters long, more than the ${MAX_MATCHED_CHARS} a regular expression is matched against`)
+}
+
 /** Equality after templating; a templated string also matches a number or boolean that prints the same (`"{{ id }}"` vs 42). */
 function jsonEquals(expected: unknown, actual: unknown): boolean {
   if (typeof expected === 'string' && (typeof actual === 'number' || typeof actual === 'boolean')) return expected === String(actual)
   return isDeepStrictEqual(expected, actual)
 }
 
-/** A value for a message: JSON, shortened so one line stays one line. */
-export function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 100 ? `${text.slice(0, 100)}…` : text
+/** Longest value quoted in a failure message, so one line stays one line. */
+export const MAX_SHOWN_CHARS = 100
+
+/** Quotes a value (as JSON) or a text (as is) for a message: masked first, then shortened. */
+interface Show {
+  (value: unknown): string
+  text(text: string): string
+}
+
+/**
+ * Values go into a message masked and then cut, never cut and then masked:
+ * a cut secret (the first 99 characters of a JWT) would no longer match the
+ * mask that runs over the whole message later (README "Secrets").
+ */
+function shower(secrets: SecretMask): Show {
+  const show = (value: unknown) => secrets.excerpt(JSON.stringify(value) ?? String(value), MAX_SHOWN_CHARS)
+  return Object.assign(show, { text: (text: string) => secrets.excerpt(text, MAX_SHOWN_CHARS) })
 }
 
 export function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,5 +1,12 @@
 import type { Probe, Step } from '../config/probe-schema.ts'
-import { type JsonTemplate, type Scope, type Template, renderJsonTemplate, renderTemplate } from '../config/template.ts'
+import {
+  type JsonTemplate,
+  jsonTemplateSecret,
+  type Scope,
+  type Template,
+  renderJsonTemplate,
+  renderTemplate,
+} from '../config/template.ts'
 
 /** What a step needs at run time, worked out once per loaded step rather than once per request. */
 export interface StepPlan {
@@ -12,7 +19,17 @@ export interface StepPlan {
   /** The response body is kept only when an expectation or a capture reads it. */
   readonly keepBody: boolean
   readonly parseJson: boolean
+  /** Headers never sent to another origin: credential names, and templates that hold a secret. */
+  readonly secretHeaders: ReadonlySet<string>
+  /** Whether the body's template holds a secret. */
+  readonly secretBody: boolean
 }
+
+/**
+ * Header names that carry credentials whatever their value (README
+ * "Redirects"): a token captured from a login response is one too.
+ */
+const CREDENTIAL_NAME = /^(?:authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|key|auth/
 
 const plans = new WeakMap<Step, StepPlan>()
 
@@ -30,6 +47,7 @@ function makePlan(probe: Probe, step: Step): StepPlan {
   for (const [name, template] of Object.entries(probe.defaults.headers)) headers.set(name.toLowerCase(), template)
   for (const [name, template] of Object.entries(step.request.headers)) headers.set(name.toLowerCase(), template)
   const parseJson = step.expect.json.length > 0 || step.capture.some((c) => c.source.from === 'json')
+  const secretHeaders = new Set([...headers].filter(([name, t]) => t.secret || CREDENTIAL_NAME.test(name)).map(([name]) => name))
   return {
     headers: [...headers],
     jsonContentType: step.request.json !== undefined && !headers.has('content-type'),
@@ -37,6 +55,8 @@ function makePlan(probe: Probe, step: Step): StepPlan {
     body: step.request.body,
     keepBody: parseJson || step.expect.body !== undefined,
     parseJson,
+    secretHeaders,
+    secretBody: step.request.json ? jsonTemplateSecret(step.request.json) : step.request.body?.secret === true,
   }
 }
 
@@ -46,9 +66,13 @@ export interface RenderedRequest {
   readonly url: string
   readonly headers: Record<string, string>
   readonly body: string | undefined
+  readonly secretHeaders: ReadonlySet<string>
+  readonly secretBody: boolean
 }
 
-export type RenderOutcome = { readonly ok: true; readonly request: RenderedRequest } | { readonly ok: false; readonly missing: string }
+export type RenderOutcome =
+  | { readonly ok: true; readonly request: RenderedRequest }
+  | { readonly ok: false; readonly missing: string; readonly problem?: string }
 
 /** Fills the step's templates from the run's scope; `missing` names the first value the scope lacks. */
 export function renderRequest(step: Step, plan: StepPlan, scope: Scope): RenderOutcome {
@@ -71,5 +95,6 @@ export function renderRequest(step: Step, plan: StepPlan, scope: Scope): RenderO
     if (!value.ok) return value
     body = value.value
   }
-  return { ok: true, request: { method: step.request.method, url: url.value, headers, body } }
+  const { secretHeaders, secretBody } = plan
+  return { ok: true, request: { method: step.request.method, url: url.value, headers, body, secretHeaders, secretBody } }
 }

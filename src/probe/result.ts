@@ -49,8 +49,11 @@ export interface StepResult {
   readonly status: 'passed' | 'failed' | 'skipped'
   /** Why a step was skipped: an earlier failure, or a cleanup whose templates could not be resolved. */
   readonly skipReason?: string
-  /** The request as sent, secrets masked. */
-  readonly request?: { readonly method: string; readonly url: string }
+  /**
+   * The request as sent, secrets masked; `finalUrl` is the URL of the last
+   * request when redirects were followed.
+   */
+  readonly request?: { readonly method: string; readonly url: string; readonly finalUrl?: string }
   readonly response?: { readonly status: number; readonly bytes: number }
   readonly durationMs: number
   readonly timings: StepTimings

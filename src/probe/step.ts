@@ -34,12 +34,12 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
   const plan = planStep(context.probe, step)
   const rendered = renderRequest(step, plan, context.scope)
   if (!rendered.ok) {
-    const fault = unresolved(rendered.missing)
+    const fault: Fault = rendered.problem ? { kind: 'capture', reason: 'template', detail: rendered.problem } : unresolved(rendered.missing)
     // A cleanup with nothing to clean up (the create never returned an id) is not a failure.
     if (step.cleanup) return skippedStep(step, `skipped: ${fault.detail}`, context.secrets)
     return failedStep(step, fault, context.secrets, { durationMs: 0, timings: {} })
   }
-  const request = { method: rendered.request.method, url: context.secrets.mask(rendered.request.url) }
+  const sent = { method: rendered.request.method, url: context.secrets.mask(rendered.request.url) }
   const stepTimeout = step.request.timeout
   const untilDeadline = context.deadlineAt - startedAt
   const ownTimeout = stepTimeout !== undefined && stepTimeout < untilDeadline
@@ -54,9 +54,11 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
     maxBodySize: context.probe.maxBodySize,
     keepBody: plan.keepBody,
     maxRedirects: step.request.followRedirects,
+    secrets: context.secrets,
   })
   const durationMs = round(performance.now() - startedAt)
-  const { timings } = outcome
+  const { timings, redirected } = outcome
+  const request = redirected ? { ...sent, finalUrl: context.secrets.mask(redirected.url) } : sent
   if (outcome.kind === 'aborted') {
     return { name: step.name, cleanup: step.cleanup, status: 'skipped', skipReason: ABORTED_BY_SHUTDOWN, request, durationMs, timings }
   }
@@ -64,8 +66,10 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
     return failedStep(step, outcome.fault, context.secrets, { request, response: outcome.response, durationMs, timings })
   }
   const { response } = outcome
-  const fault = judge(step, plan, response, durationMs, context)
+  const judged = judge(step, plan, response, durationMs, context)
   const seen = { request, response: { status: response.status, bytes: response.bytes }, durationMs, timings }
+  // A 401 from the other origin is explained by what was held back there.
+  const fault = judged && redirected?.notSent.length ? { ...judged, detail: `${judged.detail} ${notSentHint(redirected.notSent)}` } : judged
   if (fault) return failedStep(step, fault, context.secrets, seen)
   return { name: step.name, cleanup: step.cleanup, status: 'passed', ...seen }
 }
@@ -73,10 +77,14 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
 /** The step's verdict on a response it received: the first expectation that fails, else the first capture that does. */
 function judge(step: Step, plan: StepPlan, response: ExchangeResponse, durationMs: number, context: StepContext): Fault | null {
   const json: JsonBody = plan.parseJson ? parseJsonBody(response) : null
-  const expectation = checkExpectations(step.expect, response, json, durationMs, context.scope)
+  const expectation = checkExpectations(step.expect, response, json, durationMs, context.scope, context.secrets)
   // Captures are taken even after a failed expectation, so the cleanup can still delete what was created.
   const capture = takeCaptures(step.capture, response, json, context.values)
   return expectation ?? capture
+}
+
+function notSentHint(names: readonly string[]): string {
+  return `(after a redirect to another origin; not sent there: ${names.join(', ')})`
 }
 
 interface Seen {

@@ -129,3 +129,6 @@ export function crudProbe(options: { base: string; readBase?: string; timeout?: 
     ...options.extra,
   }
 }
+
+/** A 150-character secret shaped like a JWT: longer than any cut a message makes. */
+export const JWT = `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${'eyJzdWIiOiJzbW9rZXByb2JlIn0'.repeat(4)}.${'s1gn4tur3'.repeat(2)}`.slice(0, 150)
