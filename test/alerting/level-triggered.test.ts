@@ -93,7 +93,7 @@ describe('level-triggered channels with sendResolved false', () => {
   it('a real Alertmanager stops being told the alert fires once the probe passes', async () => {
     const server = await startServer((_req, res) => res.writeHead(200).end())
     cleanups.push(server.close)
-    const { config, secrets } = loadChannel('alertmanager', { url: server.url, resendInterval: '50ms' })
+    const { config, secrets } = loadChannel('alertmanager', { url: server.url, resendInterval: '1s' })
     const channel = alertmanager.create(config, deps(secrets, { name: 'am' })) as AlertmanagerChannel
     cleanups.push(() => channel.close())
     const a = start([channel])
