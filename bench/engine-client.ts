@@ -7,7 +7,7 @@
  * loading excluded) and each step's reported duration in ms.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../src/config/load.ts'
+import { loadConfig } from '../src/loader/load.ts'
 import { runProbe } from '../src/probe/run.ts'
 import { measureAndPrint, newCounters } from './closed-loop.ts'
 

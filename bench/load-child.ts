@@ -4,7 +4,7 @@
  * daemon or `probe validate` pays. Prints `{ ms, cpuMs, probes }`: wall and CPU time (a busy machine stretches the first).
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../src/config/load.ts'
+import { loadConfig } from '../src/loader/load.ts'
 
 const { values } = parseArgs({ options: { probes: { type: 'string' } } })
 const cpu0 = process.cpuUsage()

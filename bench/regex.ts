@@ -12,7 +12,8 @@ interface Case {
   readonly input: string
 }
 
-const body = (size: number) => `{"items":[${'{"id":"3f2a","name":"smoke-1a2b3c4d"},'.repeat(Math.ceil(size / 38))}{}],"status":"ok"}`.slice(-size)
+const body = (size: number) =>
+  `{"items":[${'{"id":"3f2a","name":"smoke-1a2b3c4d"},'.repeat(Math.ceil(size / 38))}{}],"status":"ok"}`.slice(-size)
 
 const CASES: readonly Case[] = [
   { name: 'id value, anchored', pattern: '^smoke-[a-f0-9]{8}$', input: 'smoke-1a2b3c4d' },

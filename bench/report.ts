@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os'
 import type { CapacityRow } from './capacity.ts'
-import type { BenchResults } from './run.ts'
+import type { BenchResults } from './results.ts'
 import { perRequest } from './cpu.ts'
 import { fixed, markdownTable, ratio } from './stats.ts'
 

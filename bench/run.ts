@@ -14,21 +14,7 @@ import { type CpuResult, measureCpu, probesFor } from './cpu.ts'
 import { type LoadRow, measureLoad } from './load.ts'
 import { killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
 import { renderReport } from './report.ts'
-
-export interface BenchPlan {
-  readonly quick: boolean
-  readonly cpuRequests: readonly number[]
-  readonly cpuRepeats: number
-  readonly capacitySteps: readonly number[]
-  readonly capacity: CapacityPlan
-  /** NODE_OPTIONS for more daemons at 1,000 probes, to compare peak RSS and CPU with the default heap. */
-  readonly rssVariants: readonly string[]
-  readonly accuracy: readonly { inFlight: number; runs: number }[]
-  readonly accuracyRepeats: number
-  readonly delayMs: number
-  readonly loadFiles: number
-  readonly loadRepeats: number
-}
+import type { BenchPlan, BenchResults } from './results.ts'
 
 /**
  * Heap settings measured beside the default: a smaller young generation,
@@ -68,17 +54,6 @@ const QUICK: BenchPlan = {
   ],
   accuracyRepeats: 1,
   loadRepeats: 1,
-}
-
-export interface BenchResults {
-  readonly plan: BenchPlan
-  readonly startedAt: Date
-  readonly seconds: number
-  readonly cpu: CpuResult
-  readonly blackbox: readonly BlackboxResult[]
-  readonly capacity: readonly CapacityRow[]
-  readonly accuracy: readonly AccuracyRow[]
-  readonly load: LoadRow
 }
 
 async function startTarget(delayMs: number): Promise<{ target: Started; url: string }> {

@@ -9,7 +9,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import * as z from 'zod'
-import { alertingFileSchema } from '../src/config/alerting-schema.ts'
+import { alertingFileSchema } from '../src/loader/alerting-schema.ts'
 import { probeFileSchema } from '../src/config/probe-schema.ts'
 import { SecretMask } from '../src/config/secrets.ts'
 import { ALERTING_DOCS, ALERTING_INTRO, CHANNEL_DOCS, PROBE_DOCS, PROBE_INTRO } from './schema-docs.ts'

@@ -4,13 +4,13 @@ import type { Writable } from 'node:stream'
 import type { SendResult } from '../alerting/channel.ts'
 import { createChannel } from '../alerting/channels/index.ts'
 import type { Notification } from '../alerting/notification.ts'
-import type { AlertingConfig } from '../config/alerting-schema.ts'
+import type { AlertingConfig } from '../loader/alerting-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { type Logger, silentLogger } from '../log.ts'
 
 export const TEST_PROBE = 'smokeprobe-test'
 
-/** The part of `LoadedConfig` (src/config/load.ts) this command reads. */
+/** The part of `LoadedConfig` (src/loader/load.ts) this command reads. */
 export interface AlertTestConfig {
   readonly alerting: AlertingConfig | null
   readonly secrets: SecretMask

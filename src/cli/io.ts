@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import { type Diagnostic, formatDiagnostic, type LoadedConfig, type LoadOptions, loadConfig } from '../config/load.ts'
+import { type Diagnostic, formatDiagnostic, type LoadedConfig, type LoadOptions, loadConfig } from '../loader/load.ts'
 import type { CommonOptions } from './options.ts'
 
 /** What a command may touch: handlers take this instead of `process`, so tests run them in-process. */

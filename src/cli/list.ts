@@ -1,4 +1,4 @@
-import type { LoadedConfig } from '../config/load.ts'
+import type { LoadedConfig } from '../loader/load.ts'
 import { formatDuration } from '../config/duration.ts'
 import { EXIT, type CliIo, loadForCommand, writeLine } from './io.ts'
 import type { CommonOptions } from './options.ts'

@@ -1,23 +1,10 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { parseShard } from '../daemon/shard.ts'
+import type { DaemonOptions } from '../daemon/options.ts'
+import type { Shard } from '../daemon/shard.ts'
 
 /** The flags every command understands, after flags, environment and defaults are merged and checked. */
-export interface CommonOptions {
-  /** Probe files or folders, as given. */
-  probes: string[]
-  /** The alerting file, or null when none was given and `./alerting/alerting.yaml` does not exist. */
-  alerting: string | null
-  /** Where the daemon serves /metrics and the status page. */
-  listen: { host: string; port: number }
-  /** Where alert state survives restarts. */
-  stateDir: string
-  /** The vantage point this instance probes from: a label on every metric and alert. */
-  location: string | null
-  /** This replica's share of the probes, 0 ≤ index < count. */
-  shard: { index: number; count: number } | null
-  logLevel: string
-}
+export type CommonOptions = DaemonOptions
 
 /** Each flag's environment variable: for containers, where flags are awkward. */
 export const ENV_VARS = {
@@ -103,4 +90,15 @@ export function parseListen(text: string): { host: string; port: number } | stri
 
 function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+/** Parses `i/n` (0 ≤ i < n); a message for the user otherwise. */
+export function parseShard(text: string): Shard | string {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim())
+  if (!match) return `expected a shard as i/n (e.g. 0/3), got ${JSON.stringify(text)}`
+  const index = Number(match[1])
+  const count = Number(match[2])
+  if (count < 1) return `the number of shards must be at least 1, got ${JSON.stringify(text)}`
+  if (index >= count) return `shard index must be 0 to ${count - 1} for ${count} shards, got ${JSON.stringify(text)}`
+  return { index, count }
 }

@@ -141,7 +141,11 @@ export function renderTemplate(template: Template, scope: Scope): Rendered<strin
       else {
         // `%2E%2E` is as much a `..` to a URL parser as `..` itself: such a segment cannot be encoded, only refused.
         if (part.encode === 'segment' && (text === '.' || text === '..')) {
-          return { ok: false, missing: part.ref, problem: `{{ ${part.ref} }} is ${JSON.stringify(text)}, which would change the URL's path` }
+          return {
+            ok: false,
+            missing: part.ref,
+            problem: `{{ ${part.ref} }} is ${JSON.stringify(text)}, which would change the URL's path`,
+          }
         }
         out += encodeURIComponent(text)
       }

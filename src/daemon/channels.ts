@@ -1,6 +1,6 @@
 import type { Channel } from '../alerting/channel.ts'
 import { channelHash, createChannel } from '../alerting/channels/index.ts'
-import type { AlertingConfig } from '../config/alerting-schema.ts'
+import type { AlertingConfig } from '../loader/alerting-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import type { Logger } from '../log.ts'
 

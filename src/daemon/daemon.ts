@@ -4,7 +4,7 @@
  * within a bound), flush deliveries, save state and exit 0. A second
  * SIGTERM/SIGINT exits at once.
  */
-import type { CommonOptions } from '../cli/options.ts'
+import type { DaemonOptions } from './options.ts'
 import { SecretMask } from '../config/secrets.ts'
 import { createLogger } from '../log.ts'
 import { createRuntime } from './runtime.ts'
@@ -13,7 +13,7 @@ const EXIT_OK = 0
 const EXIT_CONFIG = 2
 const EXIT_FORCED = 1
 
-export async function runDaemon(options: CommonOptions): Promise<number> {
+export async function runDaemon(options: DaemonOptions): Promise<number> {
   const secrets = new SecretMask()
   const logger = createLogger({ level: options.logLevel, secrets })
   const runtime = createRuntime({ options, env: process.env, logger, secrets })

@@ -7,8 +7,8 @@ import { type Alerter, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
 import { StateUnreadableError } from '../alerting/store.ts'
-import type { CommonOptions } from '../cli/options.ts'
-import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../config/load.ts'
+import type { DaemonOptions } from './options.ts'
+import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import type { Logger } from '../log.ts'
@@ -23,7 +23,7 @@ import { inShard } from './shard.ts'
 import { probeStatus } from './status.ts'
 
 export interface RuntimeDeps {
-  readonly options: CommonOptions
+  readonly options: DaemonOptions
   readonly env: Readonly<Record<string, string | undefined>>
   readonly logger: Logger
   /** Grows with every configuration loaded, so a secret of an old configuration stays masked. */

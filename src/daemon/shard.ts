@@ -17,14 +17,3 @@ export function shardOf(probeName: string, count: number): number {
 export function inShard(probeName: string, shard: Shard | null): boolean {
   return shard === null || shardOf(probeName, shard.count) === shard.index
 }
-
-/** Parses `i/n` (0 ≤ i < n); a message for the user otherwise. */
-export function parseShard(text: string): Shard | string {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim())
-  if (!match) return `expected a shard as i/n (e.g. 0/3), got ${JSON.stringify(text)}`
-  const index = Number(match[1])
-  const count = Number(match[2])
-  if (count < 1) return `the number of shards must be at least 1, got ${JSON.stringify(text)}`
-  if (index >= count) return `shard index must be 0 to ${count - 1} for ${count} shards, got ${JSON.stringify(text)}`
-  return { index, count }
-}

@@ -93,7 +93,8 @@ export async function exchange(rendered: RenderedRequest, context: ExchangeConte
     if (!seen || typeof location !== 'string') return done(await receive(sent, hop, context, timings), hops)
     await response.body.dump().catch(() => {})
     const next = nextHop(hop, response.statusCode, location, hops, context, seen)
-    if (typeof next === 'string') return done({ kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }, hops)
+    if (typeof next === 'string')
+      return done({ kind: 'fault', fault: { kind: 'transport', reason: 'redirect', detail: next }, timings }, hops)
     hop = next
   }
 }

@@ -134,7 +134,9 @@ function checkJson(expected: Expect['json'], json: JsonBody, scope: Scope, show:
  */
 function overMatchCap(subject: string, text: string): Fault | null {
   if (text.length <= MAX_MATCHED_CHARS) return null
-  return mismatch(`${subject} is ${text.length} characters long, more than the ${MAX_MATCHED_CHARS} a regular expression is matched against`)
+  return mismatch(
+    `${subject} is ${text.length} characters long, more than the ${MAX_MATCHED_CHARS} a regular expression is matched against`,
+  )
 }
 
 /** Equality after templating; a templated string also matches a number or boolean that prints the same (`"{{ id }}"` vs 42). */

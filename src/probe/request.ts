@@ -1,12 +1,5 @@
 import type { Probe, Step } from '../config/probe-schema.ts'
-import {
-  type JsonTemplate,
-  jsonTemplateSecret,
-  type Scope,
-  type Template,
-  renderJsonTemplate,
-  renderTemplate,
-} from '../config/template.ts'
+import { type JsonTemplate, jsonTemplateSecret, type Scope, type Template, renderJsonTemplate, renderTemplate } from '../config/template.ts'
 
 /** What a step needs at run time, worked out once per loaded step rather than once per request. */
 export interface StepPlan {

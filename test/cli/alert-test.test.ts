@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { alertTest } from '../../src/cli/alert-test.ts'
-import { alertingFileSchema } from '../../src/config/alerting-schema.ts'
+import { alertingFileSchema } from '../../src/loader/alerting-schema.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import { ENV, startServer } from '../alerting/channels/helpers.ts'
 

@@ -26,8 +26,11 @@ subscribe('undici:client:beforeConnect', () => {
       if (!error) closeSync(fd)
       finished()
     })
-  setTimeout(() => {
-    writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
-    if (done === jobs) closeSync(writer)
-  }, Number(process.env.BUSY_RELEASE_MS ?? 3_000))
+  setTimeout(
+    () => {
+      writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+      if (done === jobs) closeSync(writer)
+    },
+    Number(process.env.BUSY_RELEASE_MS ?? 3_000),
+  )
 })

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { formatDiagnostic, type LoadOptions, loadConfig } from '../../src/config/load.ts'
+import { formatDiagnostic, type LoadOptions, loadConfig } from '../../src/loader/load.ts'
 import { TEST_ENV } from './env.ts'
 
 const ALERTING = path.resolve('test/fixtures/alerting/basic.yaml')

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { formatDiagnostic, loadConfig } from '../../src/config/load.ts'
+import { formatDiagnostic, loadConfig } from '../../src/loader/load.ts'
 import { TEST_ENV } from './env.ts'
 
 /**

@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { formatDiagnostic, type LoadOptions, loadConfig } from '../../src/config/load.ts'
+import { formatDiagnostic, type LoadOptions, loadConfig } from '../../src/loader/load.ts'
 import { TEST_ENV } from './env.ts'
 
 const VALID = 'test/fixtures/valid'

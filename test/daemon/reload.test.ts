@@ -6,7 +6,7 @@
  * its resolve.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/load.ts'
+import { loadConfig } from '../../src/loader/load.ts'
 import type { Sample } from '../metrics/exposition.ts'
 import { spawnDaemon } from './child.ts'
 import {

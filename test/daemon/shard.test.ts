@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { inShard, parseShard, shardOf } from '../../src/daemon/shard.ts'
+import { parseShard } from '../../src/cli/options.ts'
+import { inShard, shardOf } from '../../src/daemon/shard.ts'
 import { apiProbes, Cleanups, probeFile, probeMetrics, startRuntime, waitFor, writeConfig } from './harness.ts'
 import { startTarget } from './sinks.ts'
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Probe } from '../../src/config/probe-schema.ts'
-import { loadConfig } from '../../src/config/load.ts'
+import { loadConfig } from '../../src/loader/load.ts'
 import type { SecretMask } from '../../src/config/secrets.ts'
 import type { RunResult } from '../../src/probe/result.ts'
 import { runProbe } from '../../src/probe/run.ts'

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { alertingFileSchema } from '../../src/config/alerting-schema.ts'
+import { alertingFileSchema } from '../../src/loader/alerting-schema.ts'
 import { probeFileSchema } from '../../src/config/probe-schema.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 

@@ -67,14 +67,17 @@ describe('captured values in URL paths', () => {
     expect(server.requests).toEqual(['POST /items'])
   })
 
-  test.each(['.', '..'])('an id of %j cannot be a segment (a URL parser reads an encoded dot as a dot): the read fails, the cleanup is skipped', async (id) => {
-    const server = await createReturning(id)
-    const result = await run(crud(server.url))
-    const problem = `{{ itemId }} is ${JSON.stringify(id)}, which would change the URL's path`
-    expect(result.failure).toMatchObject({ step: 'read', kind: 'capture', reason: 'template', message: `read: ${problem}` })
-    expect(result.steps[2]).toMatchObject({ status: 'skipped', skipReason: `skipped: ${problem}` })
-    expect(server.requests).toEqual(['POST /items'])
-  })
+  test.each(['.', '..'])(
+    'an id of %j cannot be a segment (a URL parser reads an encoded dot as a dot): the read fails, the cleanup is skipped',
+    async (id) => {
+      const server = await createReturning(id)
+      const result = await run(crud(server.url))
+      const problem = `{{ itemId }} is ${JSON.stringify(id)}, which would change the URL's path`
+      expect(result.failure).toMatchObject({ step: 'read', kind: 'capture', reason: 'template', message: `read: ${problem}` })
+      expect(result.steps[2]).toMatchObject({ status: 'skipped', skipReason: `skipped: ${problem}` })
+      expect(server.requests).toEqual(['POST /items'])
+    },
+  )
 })
 
 describe('the base of a URL is inserted as is', () => {
@@ -112,7 +115,8 @@ describe('the base of a URL is inserted as is', () => {
     const context = { env: {}, secrets: new SecretMask() }
     const compiled = compileUrlTemplate('{{ base }}/a/{{ id }}?q={{ q }}#{{ f }}', context)
     const hostFirst = compileUrlTemplate('http://{{ host }}:{{ port }}/x/{{ id }}', context)
-    const places = (t: typeof compiled) => (Array.isArray(t) ? t : t.parts.flatMap((p) => ('ref' in p ? [[p.ref, p.encode ?? 'as is']] : [])))
+    const places = (t: typeof compiled) =>
+      Array.isArray(t) ? t : t.parts.flatMap((p) => ('ref' in p ? [[p.ref, p.encode ?? 'as is']] : []))
     expect(places(compiled)).toEqual([
       ['base', 'as is'],
       ['id', 'segment'],

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto'
 import path from 'node:path'
 import type * as z from 'zod'
-import { type AlertPolicy, resolvePolicy } from './alert-policy.ts'
+import { type AlertPolicy, resolvePolicy } from '../config/alert-policy.ts'
 import { type AlertingConfig, alertingFileSchema } from './alerting-schema.ts'
-import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from './diagnostics.ts'
+import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
-import { type Probe, probeFileSchema } from './probe-schema.ts'
-import { SecretMask } from './secrets.ts'
+import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
+import { SecretMask } from '../config/secrets.ts'
 
-export type { Diagnostic } from './diagnostics.ts'
-export { formatDiagnostic } from './diagnostics.ts'
+export type { Diagnostic } from '../config/diagnostics.ts'
+export { formatDiagnostic } from '../config/diagnostics.ts'
 
 export interface LoadedConfig {
   /** Each probe with `.file`, its path as given (or folder + file name). */

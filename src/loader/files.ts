@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
-import type { Diagnostic } from './diagnostics.ts'
+import type { Diagnostic } from '../config/diagnostics.ts'
 
 const YAML_FILE = /\.ya?ml$/i
 

@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { CHANNELS } from '../alerting/channels/index.ts'
-import { AlertPolicyOverride } from './alert-policy.ts'
-import type { TemplateContext } from './template.ts'
+import { AlertPolicyOverride } from '../config/alert-policy.ts'
+import type { TemplateContext } from '../config/template.ts'
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
