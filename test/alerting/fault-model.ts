@@ -16,7 +16,16 @@
  * they are what the promise must survive.
  */
 import type { DaemonConfig } from './fault-adapter.ts'
-import { type AmAlert, type ChannelName, DATA_SECRET, type Delivery, HOOK_TOKENS, ROUTING_KEYS, type World } from './fault-world.ts'
+import {
+  type AmAlert,
+  type ChannelName,
+  DATA_SECRET,
+  type Delivery,
+  HOOK_TOKENS,
+  MAX_REQUESTS,
+  ROUTING_KEYS,
+  type World,
+} from './fault-world.ts'
 
 export interface Episode {
   readonly service: string
@@ -188,6 +197,7 @@ export function checkDeliveries(model: Model, world: World): string[] {
       checkSequence(model, world, incident, service, sequences.get(`${service} ${name(incident)}`) ?? [], violations)
   }
   checkSecrets(world, violations)
+  if (world.requests > MAX_REQUESTS) violations.push(`runaway delivery: more than ${MAX_REQUESTS} requests in one timeline`)
   return violations
 }
 

@@ -101,6 +101,9 @@ export interface AmAlert {
   readonly endsAt: string
 }
 
+/** Far more than any timeline needs (Alertmanager re-sends each minute, retries back off to a minute). */
+export const MAX_REQUESTS = 20_000
+
 export class World {
   readonly modes = new Map<ChannelName, Mode>(CHANNEL_NAMES.map((name) => [name, { kind: 'up' }]))
   readonly deliveries: Delivery[] = []
@@ -110,6 +113,8 @@ export class World {
   readonly rejected: { service: string; event: string; probe: string | null; since: string | null; key: string; step: number }[] = []
   readonly am = new Map<string, AmAlert>()
   step = 0
+  /** Requests any receiver got in this timeline. */
+  requests = 0
 
   /** A fetch for one daemon process; once `kill()`ed, the process reaches nobody. */
   fetchFor(): { fetch: typeof fetch; kill: () => void } {
@@ -117,6 +122,8 @@ export class World {
     const fetchFn = async (input: RequestInfo | URL, _init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request ? input : new Request(input, _init)
       const body = await request.text()
+      // A delivery loop that spins without a timer would hang the test: stop answering, and say so.
+      if (++this.requests > MAX_REQUESTS) return new Promise<Response>(() => undefined)
       if (!alive) throw new TypeError('fetch failed', { cause: Object.assign(new Error('process is dead'), { code: 'EDEAD' }) })
       return this.#receive(new URL(request.url), body)
     }
