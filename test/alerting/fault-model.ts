@@ -267,7 +267,10 @@ function checkSequence(model: Model, world: World, incident: Incident, service: 
       continue
     }
     const target = event.event === 'firing' ? 'firing' : 'resolved'
-    if (state === target) {
+    // A service dropped without a resolve (sendResolved off) and listed again is paged again: a second episode, not a duplicate.
+    const repaged =
+      target === 'firing' && state === 'firing' && firings < episodes.length && episodes.some((e) => e.ended && !e.ended.resolve)
+    if (state === target && !repaged) {
       // The same event twice: at-least-once delivery allows it only across a
       // crash that came before the first delivery's outcome was persisted.
       const excused = last !== null && model.earlyCrashes.some((step) => step >= (last as Delivery).step && step <= event.step)

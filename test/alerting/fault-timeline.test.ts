@@ -416,5 +416,5 @@ describe('fault timelines (model-based)', () => {
       }),
       { numRuns, ...(seed === undefined ? {} : { seed }), ...(path === undefined ? {} : { path }) },
     )
-  }, 120_000)
+  }, 240_000)
 })
