@@ -4,7 +4,7 @@
  * target, prints the results as Markdown and (full run only) writes them to
  * BENCHMARKS.md. Every child is ended by pid; every loop is bounded.
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { measureAccuracy } from './accuracy.ts'
@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     const report = renderReport(results)
     process.stdout.write(`${report}\n`)
     if (!plan.quick) {
-      await writeFile(path.join(ROOT, 'BENCHMARKS.md'), report)
+      const file = path.join(ROOT, 'BENCHMARKS.md')
+      await writeFile(file, report + (await handWritten(file)))
       progress('wrote BENCHMARKS.md')
     } else progress('quick run: BENCHMARKS.md left as it is')
   } finally {
@@ -125,4 +126,11 @@ try {
   killAll()
   process.stderr.write(`bench: failed: ${(error as Error).stack ?? String(error)}\n`)
   process.exitCode = 1
+}
+
+/** Sections headed "(written by hand …)" hold figures no bench step measures (the image's): a rewrite keeps them. */
+async function handWritten(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  const start = text.search(/^## .*\(written by hand/m)
+  return start < 0 ? '' : `\n${text.slice(start)}`
 }
