@@ -13,6 +13,7 @@ export interface Network {
    * Asked only for a run that failed in a way the monitor's own network
    * could explain (see `mayBeNetwork`), so a healthy fleet never waits on
    * it; the canary checker caches its answer (30 s) for the next runs.
+   * It resolves and never rejects: a canary that cannot be asked has failed.
    */
   up(now: Date): Promise<boolean>
 }
