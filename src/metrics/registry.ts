@@ -113,6 +113,9 @@ export function createMetrics(options: { location: string | null }): Metrics {
         steps: new Map(),
         failures: new Map(),
       }
+      // Zeroed once, when the probe's series are created, not on every initProbe: a reload must not
+      // unmute a probe in a window until its next run (probe_muted is set by each run).
+      s.muted.set(0)
       probes.set(name, s)
     }
     return s
@@ -156,7 +159,6 @@ export function createMetrics(options: { location: string | null }): Metrics {
       const s = series(probe.name)
       s.consecutive.set(0)
       s.firing.set(0)
-      s.muted.set(0)
       for (const result of RUN_RESULTS) s.runs[result].inc(0)
       s.skipped.inc(0)
       s.missed.inc(0)

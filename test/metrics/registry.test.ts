@@ -199,6 +199,9 @@ describe('metrics', () => {
     metrics.initProbe(PROBE)
     metrics.setMuted('items-crud', true)
     expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(1)
+    // A reload (initProbe again) leaves it as the last run set it.
+    metrics.initProbe(PROBE)
+    expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(1)
     metrics.setMuted('items-crud', false)
     expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(0)
     metrics.removeProbe('items-crud')
