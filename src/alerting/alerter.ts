@@ -5,6 +5,7 @@
  * after restart, once) and a restart never repeats a page.
  */
 import type { AlertPolicy } from '../config/alert-policy.ts'
+import type { Judgement } from '../judge/judge.ts'
 import type { Logger } from '../log.ts'
 import type { RunResult } from '../probe/result.ts'
 import type { Channel } from './channel.ts'
@@ -61,8 +62,14 @@ export interface Alerter {
     channelTimeouts: ReadonlyMap<string, number>,
     channelIdentities?: ReadonlyMap<string, string>,
   ): void
-  /** One finished run: decides, persists, then hands the notifications (one per event) to delivery. */
-  record(result: RunResult): Promise<{ state: AlertState; notifications: Notification[] }>
+  /**
+   * One finished run: decides, persists, then hands the notifications (one
+   * per event) to delivery. `judgement` is the judge stage's verdict on the
+   * run (src/judge/); without one the run counts as its raw outcome, unmuted,
+   * which is what the judge decides when no canaries, windows or mutes are
+   * configured.
+   */
+  record(result: RunResult, judgement?: Judgement): Promise<{ state: AlertState; notifications: Notification[] }>
   status(probe: string): AlertState | undefined
   /** For shutdown: deliver what falls due within `deadlineMs`, persist the rest. */
   flush(deadlineMs: number): Promise<void>
@@ -316,13 +323,18 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (moved) void save().then(() => delivery.kick())
     },
 
-    async record(result) {
+    async record(result, judgement = { outcome: result.outcome, muted: false }) {
       const record = records.get(result.probe)
       // A run that finishes after a reload removed its probe: the probe is already retired.
       if (!record) return { state: INITIAL_STATE, notifications: [] }
       const at = now()
       const started = new Date(result.startedAt)
-      const run = { outcome: result.outcome, failure: result.failure, at: Number.isNaN(started.getTime()) ? at : started }
+      const run = {
+        outcome: judgement.outcome,
+        muted: judgement.muted,
+        failure: result.failure,
+        at: Number.isNaN(started.getTime()) ? at : started,
+      }
       const { state, events } = next(record.state, run, record.policy, at)
       if (state === record.state && events.length === 0) return { state, notifications: [] }
       // The firing pages the policy's channels; reminders and the resolve go to exactly those.
@@ -332,9 +344,12 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
       const deciding = { ...record, incidentId: incident }
       const notifications = events.flatMap((event) => send(event, result.probe, deciding, paged) ?? [])
-      // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again.
+      // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again,
+      // unless muted (that page waits for the first failure after the mute, as every other).
       const unpaged =
-        state.kind === 'firing' && !opened ? atCurrent(record.policy.channels.filter((name) => !paged.some((p) => p.name === name))) : []
+        state.kind === 'firing' && !opened && !judgement.muted
+          ? atCurrent(record.policy.channels.filter((name) => !paged.some((p) => p.name === name)))
+          : []
       const again = unpaged.length > 0 ? firingEvent(state, at) : null
       if (again) {
         logger.info(

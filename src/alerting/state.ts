@@ -7,10 +7,16 @@
  *                   ▼                                  │  └──────────────────────────────────────────┤
  *                   ok                                 └──────────── (no new page) ───────────────────┘
  *
+ * It counts judged outcomes (src/judge/): `retried` is a pass, `inconclusive`
+ * and `aborted` are no run at all. A muted run moves the counts like any
+ * other, but a transition that would notify is held back until the first run
+ * after the mute: the firing comes then, with the real count.
+ *
  * Times are ISO strings so the state is plain JSON for the state file.
  */
 import type { AlertPolicy } from '../config/alert-policy.ts'
-import type { Failure, RunOutcome } from '../probe/result.ts'
+import type { Outcome } from '../judge/judge.ts'
+import type { Failure } from '../probe/result.ts'
 
 export type AlertState =
   | { readonly kind: 'ok' }
@@ -61,7 +67,10 @@ export interface AlertEvent {
 }
 
 export interface RunInput {
-  readonly outcome: RunOutcome
+  /** The judged outcome of the run (src/judge/), not the raw result's. */
+  readonly outcome: Outcome
+  /** In a maintenance window or an ad-hoc mute: the state advances, no event is decided. */
+  readonly muted: boolean
   readonly failure: Failure | null
   /** When the run started: the first failed run's time becomes the incident start. */
   readonly at: Date
@@ -85,10 +94,18 @@ export function consecutiveFailures(state: AlertState): number {
 }
 
 export function next(state: AlertState, run: RunInput, policy: AlertPolicy, now: Date): Transition {
-  // A run cut short by shutdown says nothing about the target (SPEC): it
-  // neither extends a failure streak nor counts towards recovery.
+  // A run cut short by shutdown says nothing about the target (README
+  // "Alerting"): it neither extends a failure streak nor counts towards recovery.
   if (run.outcome === 'aborted') return { state, events: [] }
-  return run.outcome === 'failure' ? onFailure(state, run, policy, now) : onSuccess(state, policy, now)
+  // Inconclusive: the monitor's own network was down (every canary failed
+  // too), so the run says nothing about the target either. Counting it as a
+  // failure would page for the monitor; counting it as a pass would resolve
+  // an outage nobody saw end. It is left out, exactly as an aborted run.
+  if (run.outcome === 'inconclusive') return { state, events: [] }
+  if (run.outcome === 'failure') return onFailure(state, run, policy, now)
+  // Retried: the target answered in the end, so it works; its flakiness is
+  // for metrics and the status page, not a page.
+  return onSuccess(state, run, policy, now)
 }
 
 function onFailure(state: AlertState, run: RunInput, policy: AlertPolicy, now: Date): Transition {
@@ -101,8 +118,10 @@ function onFailure(state: AlertState, run: RunInput, policy: AlertPolicy, now: D
       const since = state.kind === 'ok' ? run.at.toISOString() : state.since
       const failures = state.kind === 'ok' ? 1 : state.failures + 1
       // `>=`, not `===`: a threshold lowered by a reload mid-streak fires on the
-      // next failure instead of never.
-      if (failures < policy.failureThreshold) {
+      // next failure instead of never. The same `>=` fires a streak that
+      // passed the threshold while muted: it stays failing, counting, and its
+      // first failure after the mute is the page, with the real count.
+      if (failures < policy.failureThreshold || run.muted) {
         return { state: { kind: 'failing', since, failures, lastFailure: run.failure }, events: [] }
       }
       // The Nth failure in a row: this is the one page of the incident.
@@ -132,7 +151,9 @@ function onFailure(state: AlertState, run: RunInput, policy: AlertPolicy, now: D
         lastNotifiedAt: state.lastNotifiedAt,
         reminders: state.reminders,
       }
-      return remindIfDue(firing, policy, now)
+      // Muted: no reminder, and the reminder clock stays where it was, so the
+      // first failure after the mute reminds if one fell due meanwhile.
+      return run.muted ? { state: firing, events: [] } : remindIfDue(firing, policy, now)
     }
   }
 }
@@ -150,19 +171,25 @@ function remindIfDue(state: Extract<AlertState, { kind: 'firing' }>, policy: Ale
   return { state: reminded, events: [event('reminder', reminded, at, reminded.reminders)] }
 }
 
-function onSuccess(state: AlertState, policy: AlertPolicy, now: Date): Transition {
+function onSuccess(state: AlertState, run: RunInput, policy: AlertPolicy, now: Date): Transition {
   switch (state.kind) {
     case 'ok':
       return { state, events: [] }
     case 'failing':
       // The streak broke before the threshold: nobody was paged, nothing to resolve.
+      // So too for a streak that passed the threshold while muted: it recovered
+      // inside the mute, and there is nothing to tell.
       return { state: INITIAL_STATE, events: [] }
     case 'firing':
     case 'recovering': {
       const successes = state.kind === 'recovering' ? state.successes + 1 : 1
-      if (successes < policy.successThreshold) {
+      if (successes < policy.successThreshold || run.muted) {
         // One pass is not yet a recovery: keep the incident open until
         // successThreshold passes in a row, so a flapping target pages once.
+        // Muted, the channels that were paged keep their open incident until
+        // the first pass after the mute resolves it: a resolve is a
+        // notification too, and dropping it would leave the incident open
+        // on them for good.
         const recovering: AlertState = {
           kind: 'recovering',
           since: state.since,

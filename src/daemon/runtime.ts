@@ -11,6 +11,8 @@ import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
+import { NO_CANARIES, NO_MUTES } from '../judge/inputs.ts'
+import { createJudge, type Judgement } from '../judge/judge.ts'
 import type { Logger } from '../log.ts'
 import { createMetrics, type Metrics } from '../metrics/registry.ts'
 import type { RunResult } from '../probe/result.ts'
@@ -20,7 +22,7 @@ import { type RunningServer, startServer } from '../server/http.ts'
 import { type LockResult, lockStateDir } from '../state/lock.ts'
 import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
 import { inShard } from './shard.ts'
-import { probeStatus } from './status.ts'
+import { type JudgedRun, probeStatus } from './status.ts'
 
 export interface RuntimeDeps {
   readonly options: DaemonOptions
@@ -57,7 +59,10 @@ interface Active {
 export function createRuntime(deps: RuntimeDeps): Runtime {
   const { options, logger, secrets } = deps
   const metrics = createMetrics({ location: options.location })
-  const lastResults = new Map<string, RunResult>()
+  const lastResults = new Map<string, JudgedRun>()
+  // No canaries, maintenance windows or mutes can be configured yet: the judge
+  // gets the inputs of a configuration without them, and so judges every run as it ran.
+  const judge = createJudge({ network: NO_CANARIES, mutes: NO_MUTES })
   let active: Active | null = null
   let alerter: Alerter | null = null
   let scheduler: Scheduler | null = null
@@ -94,21 +99,31 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     metrics.recordLateness(Date.now() - slot.getTime())
     try {
       const result = await runProbe(probe, { secrets, signal, logger })
+      const judgement = await judge(result, probe)
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
       if (!active?.probes.has(probe.name)) return
-      lastResults.set(probe.name, result)
-      metrics.recordRun(result)
-      logRun(result)
-      if (result.outcome === 'aborted' || !alerter) return
-      const { state } = await alerter.record(result)
+      lastResults.set(probe.name, { result, judgement })
+      metrics.recordRun(result, judgement.outcome)
+      logRun(result, judgement)
+      // A run cut short by shutdown says nothing, muted or not: it leaves every gauge as it was.
+      if (judgement.outcome === 'aborted') return
+      metrics.setMuted(probe.name, judgement.muted)
+      if (!alerter) return
+      const { state } = await alerter.record(result, judgement)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
     }
   }
 
-  function logRun(result: RunResult): void {
-    const fields = { probe: result.probe, runId: result.runId, outcome: result.outcome, durationMs: Math.round(result.durationMs) }
+  function logRun(result: RunResult, judgement: Judgement): void {
+    const fields = {
+      probe: result.probe,
+      runId: result.runId,
+      outcome: judgement.outcome,
+      ...(judgement.muted ? { muted: true } : {}),
+      durationMs: Math.round(result.durationMs),
+    }
     // A pass is logged by the engine at debug; a failure is worth a line at the default level.
     if (result.failure)
       logger.warn(

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client'
 import { FastRegistry } from './exposition.ts'
+import type { Outcome } from '../judge/judge.ts'
 import type { RunResult } from '../probe/result.ts'
 
 /**
@@ -17,8 +18,13 @@ export interface Metrics {
   initProbe(probe: { name: string; steps: readonly { name: string }[] }): void
   /** Drops every series of a probe that is no longer configured, so no stale series lives on. */
   removeProbe(name: string): void
-  /** Records a finished run; an aborted run (shutdown) counts as neither success nor failure and records nothing. */
-  recordRun(result: RunResult): void
+  /**
+   * Records a finished run; an aborted run (shutdown) counts as neither success nor failure and records nothing.
+   * `outcome` is the judged one (src/judge/), the `result` label of `probe_runs_total`; without it, the raw result's.
+   */
+  recordRun(result: RunResult, outcome?: Outcome): void
+  /** `probe_muted`: whether the probe's notifications are muted (a maintenance window or an ad-hoc mute). */
+  setMuted(probe: string, muted: boolean): void
   setAlertState(probe: string, firing: boolean, consecutiveFailures: number): void
   recordNotification(channel: string, event: string, result: NotificationResult): void
   setPending(channel: string, n: number): void
@@ -48,6 +54,10 @@ export const LATENESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 
 type Labels = Record<string, string>
 
+/** `probe_runs_total{result}`: every judged outcome of a finished run (an aborted one is not counted). */
+type RunLabel = Exclude<Outcome, 'aborted'>
+const RUN_RESULTS: readonly RunLabel[] = ['success', 'failure', 'retried', 'inconclusive']
+
 /** Cached labelled children of one probe, so a run costs no label hashing beyond the first. */
 interface ProbeSeries {
   readonly base: Labels
@@ -56,8 +66,8 @@ interface ProbeSeries {
   readonly lastRun: Gauge.Internal<string>
   readonly consecutive: Gauge.Internal<string>
   readonly firing: Gauge.Internal<string>
-  readonly runsSuccess: Counter.Internal
-  readonly runsFailure: Counter.Internal
+  readonly muted: Gauge.Internal<string>
+  readonly runs: Readonly<Record<RunLabel, Counter.Internal>>
   readonly skipped: Counter.Internal
   readonly missed: Counter.Internal
   readonly steps: Map<string, Histogram.Internal<string>>
@@ -91,13 +101,21 @@ export function createMetrics(options: { location: string | null }): Metrics {
         lastRun: m.lastRun.labels(base),
         consecutive: m.consecutive.labels(base),
         firing: m.firing.labels(base),
-        runsSuccess: m.runs.labels({ ...base, result: 'success' }),
-        runsFailure: m.runs.labels({ ...base, result: 'failure' }),
+        muted: m.muted.labels(base),
+        runs: {
+          success: m.runs.labels({ ...base, result: 'success' }),
+          failure: m.runs.labels({ ...base, result: 'failure' }),
+          retried: m.runs.labels({ ...base, result: 'retried' }),
+          inconclusive: m.runs.labels({ ...base, result: 'inconclusive' }),
+        },
         skipped: m.skipped.labels(base),
         missed: m.missed.labels(base),
         steps: new Map(),
         failures: new Map(),
       }
+      // Zeroed once, when the probe's series are created, not on every initProbe: a reload must not
+      // unmute a probe in a window until its next run (probe_muted is set by each run).
+      s.muted.set(0)
       probes.set(name, s)
     }
     return s
@@ -141,8 +159,7 @@ export function createMetrics(options: { location: string | null }): Metrics {
       const s = series(probe.name)
       s.consecutive.set(0)
       s.firing.set(0)
-      s.runsSuccess.inc(0)
-      s.runsFailure.inc(0)
+      for (const result of RUN_RESULTS) s.runs[result].inc(0)
       s.skipped.inc(0)
       s.missed.inc(0)
       const wanted = new Set(probe.steps.map((step) => step.name))
@@ -161,19 +178,19 @@ export function createMetrics(options: { location: string | null }): Metrics {
         const [step, reason] = key.split('\0') as [string, string]
         m.failures.remove({ ...s.base, step, reason })
       }
-      for (const metric of [m.success, m.duration, m.lastRun, m.consecutive, m.firing, m.skipped, m.missed]) metric.remove(s.base)
-      m.runs.remove({ ...s.base, result: 'success' })
-      m.runs.remove({ ...s.base, result: 'failure' })
+      for (const metric of [m.success, m.duration, m.lastRun, m.consecutive, m.firing, m.muted, m.skipped, m.missed]) metric.remove(s.base)
+      for (const result of RUN_RESULTS) m.runs.remove({ ...s.base, result })
       probes.delete(name)
     },
-    recordRun(result) {
-      if (result.outcome === 'aborted') return
+    recordRun(result, outcome = result.outcome) {
+      if (result.outcome === 'aborted' || outcome === 'aborted') return
       const s = series(result.probe)
-      const passed = result.outcome === 'success'
-      s.success.set(passed ? 1 : 0)
+      // probe_success keeps the blackbox_exporter's meaning, what the run saw: an
+      // inconclusive run did fail, a retried one did pass. The judgement is in the result label.
+      s.success.set(result.outcome === 'success' ? 1 : 0)
       s.duration.set(result.durationMs / 1000)
       s.lastRun.set((Date.parse(result.startedAt) + result.durationMs) / 1000)
-      ;(passed ? s.runsSuccess : s.runsFailure).inc()
+      s.runs[outcome].inc()
       let counted = false
       for (const step of result.steps) {
         if (step.status === 'skipped') continue
@@ -185,6 +202,9 @@ export function createMetrics(options: { location: string | null }): Metrics {
       }
       // A failure outside any step (the run's deadline, say) still counts once.
       if (!counted && result.failure !== null) failureChild(s, result.failure.step, result.failure.reason).inc()
+    },
+    setMuted(probe, muted) {
+      series(probe).muted.set(muted ? 1 : 0)
     },
     setAlertState(probe, firing, consecutiveFailures) {
       const s = series(probe)
@@ -238,7 +258,7 @@ function defineMetrics(registry: Registry) {
     }),
     runs: new Counter({
       name: 'probe_runs_total',
-      help: 'Finished runs by result; runs cut short by shutdown are not counted.',
+      help: 'Finished runs by judged result (success, failure, retried: passed after a retry, inconclusive: the monitor network was down); runs cut short by shutdown are not counted.',
       labelNames: [...probe, 'result'] as const,
       registers,
     }),
@@ -264,6 +284,12 @@ function defineMetrics(registry: Registry) {
     firing: new Gauge({
       name: 'probe_alert_firing',
       help: 'Whether the probe has a firing alert (1) or not (0).',
+      labelNames: probe,
+      registers,
+    }),
+    muted: new Gauge({
+      name: 'probe_muted',
+      help: 'Whether the probe is in a maintenance window or an ad-hoc mute (1): it runs and counts, but notifies nobody.',
       labelNames: probe,
       registers,
     }),

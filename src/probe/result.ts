@@ -58,6 +58,13 @@ export interface StepResult {
   readonly durationMs: number
   readonly timings: StepTimings
   readonly failure?: Failure
+  /**
+   * How many times the step's request was sent: more than 1 when a step's
+   * `retry:` sent it again after a transport fault, a timeout or a 5xx.
+   * Absent means once; the engine has no retries yet. The judge reads it to
+   * tell a `retried` run from a plain success.
+   */
+  readonly attempts?: number
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { FailureKind, FailureReason, RunOutcome, RunResult, StepResult } from '../probe/result.ts'
+import type { Judgement, Outcome } from '../judge/judge.ts'
+import type { FailureKind, FailureReason, RunResult, StepResult } from '../probe/result.ts'
 
 /**
  * What `/api/probes` and the status page show of one probe. The daemon
@@ -33,7 +34,10 @@ export interface LastRunStatus {
   readonly runId: string
   readonly startedAt: string
   readonly durationMs: number
-  readonly outcome: RunOutcome
+  /** The judged outcome: `retried` passed after a retry, `inconclusive` failed while the monitor's own network was down. */
+  readonly outcome: Outcome
+  /** Present, and true, only for a run judged while the probe was muted (as a history record says it). */
+  readonly muted?: true
   readonly failure: {
     readonly step: string
     readonly kind: FailureKind
@@ -43,13 +47,17 @@ export interface LastRunStatus {
   readonly steps: readonly { readonly name: string; readonly status: StepResult['status']; readonly durationMs: number }[]
 }
 
-/** The last-run summary of a finished run: no requests, responses or timings, just what an operator scans for. */
-export function lastRunStatus(result: RunResult): LastRunStatus {
+/**
+ * The last-run summary of a finished run: no requests, responses or timings, just what an operator scans for.
+ * Without a judgement, the run's raw outcome, unmuted.
+ */
+export function lastRunStatus(result: RunResult, judgement?: Judgement): LastRunStatus {
   return {
     runId: result.runId,
     startedAt: result.startedAt,
     durationMs: result.durationMs,
-    outcome: result.outcome,
+    outcome: judgement?.outcome ?? result.outcome,
+    ...(judgement?.muted ? { muted: true as const } : {}),
     failure: result.failure && {
       step: result.failure.step,
       kind: result.failure.kind,
@@ -84,6 +92,7 @@ function lastRunCopy(run: LastRunStatus): LastRunStatus {
     startedAt: String(run.startedAt),
     durationMs: Number(run.durationMs),
     outcome: run.outcome,
+    ...(run.muted === true ? { muted: true as const } : {}),
     failure: run.failure && {
       step: String(run.failure.step),
       kind: run.failure.kind,

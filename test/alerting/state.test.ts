@@ -10,12 +10,16 @@ import {
   next,
   resolve,
 } from '../../src/alerting/state.ts'
-import type { Failure, RunOutcome } from '../../src/probe/result.ts'
+import type { Outcome } from '../../src/judge/judge.ts'
+import type { Failure } from '../../src/probe/result.ts'
 
 /*
  * Timelines in the style of Cloudprober's TestAlertHandlerRecord: one run a
- * minute. Runs: F failed, P passed, A aborted. Events: F firing, M reminder,
- * R resolved, . nothing. States: o ok, f failing, X firing, r recovering.
+ * minute. Runs (judged outcomes): F failed, P passed, A aborted, N
+ * inconclusive (the monitor's network was down), T retried (passed after a
+ * retry); lower case is the same run while muted (a maintenance window or
+ * mute). Events: F firing, M reminder, R resolved, . nothing. States: o ok,
+ * f failing, X firing, r recovering.
  */
 const T0 = Date.parse('2026-03-01T10:00:00.000Z')
 const MINUTE = 60_000
@@ -121,6 +125,88 @@ const CASES: Case[] = [
     states: 'X r r r o',
   },
   { name: 'aborted from ok stays ok', runs: 'A A P A', events: '. . . .', states: 'o o o o' },
+  // Inconclusive runs (canaries down) change nothing either.
+  {
+    name: 'inconclusive runs neither extend nor break a streak: fires on the 5th real failure, never during N',
+    runs: 'F F N N F F F',
+    events: '. . . . . . F',
+    states: 'f f f f f f X',
+  },
+  { name: 'inconclusive runs alone never page', runs: 'N N N N N N P N', events: '. . . . . . . .', states: 'o o o o o o o o' },
+  {
+    name: 'inconclusive runs never resolve an incident',
+    policy: { failureThreshold: 1 },
+    runs: 'F N N P',
+    events: 'F . . R',
+    states: 'X X X o',
+  },
+  {
+    name: 'inconclusive runs do not count towards recovery',
+    policy: { failureThreshold: 1, successThreshold: 2 },
+    runs: 'F P N P',
+    events: 'F . . R',
+    states: 'X r r o',
+  },
+  {
+    name: 'inconclusive runs never remind; the next failure after the interval does',
+    policy: { failureThreshold: 1, reminderIntervalMs: 2 * MINUTE },
+    runs: 'F N N N F',
+    events: 'F . . . M',
+    states: 'X X X X X',
+  },
+  // Retried runs are passes.
+  { name: 'a retried run breaks a streak like a pass', runs: 'F F F F T F', events: '. . . . . .', states: 'f f f f o f' },
+  { name: 'a retried run resolves', policy: { failureThreshold: 2 }, runs: 'F F T', events: '. F R', states: 'f X o' },
+  {
+    name: 'retried runs count towards successThreshold',
+    policy: { failureThreshold: 1, successThreshold: 2 },
+    runs: 'F T P',
+    events: 'F . R',
+    states: 'X r o',
+  },
+  // Muted runs count, but decide no event until the mute ends.
+  {
+    name: 'a streak inside a mute pages nobody and, recovered inside it, sends nothing',
+    runs: 'f f f f f f p P',
+    events: '. . . . . . . .',
+    states: 'f f f f f f o o',
+  },
+  {
+    name: 'a streak that outlasts the mute fires once, on the first failure after it',
+    runs: 'f f f f f f F F',
+    events: '. . . . . . F .',
+    states: 'f f f f f f X X',
+  },
+  { name: 'a mute that starts mid-streak holds the page until it ends', runs: 'F F f f f F', events: '. . . . . F', states: 'f f f f f X' },
+  { name: 'a mute that ends below the threshold changes nothing', runs: 'f f F F F', events: '. . . . F', states: 'f f f f X' },
+  {
+    name: 'a streak that recovers on the first run after the mute sends nothing',
+    policy: { failureThreshold: 2 },
+    runs: 'f n f T',
+    events: '. . . .',
+    states: 'f f f o',
+  },
+  {
+    name: 'a firing incident is not reminded while muted; the first failure after the mute is',
+    policy: { failureThreshold: 1, reminderIntervalMs: 3 * MINUTE },
+    runs: 'F f f f f F',
+    events: 'F . . . . M',
+    states: 'X X X X X X',
+  },
+  {
+    name: 'a firing incident that recovers while muted resolves on the first pass after the mute',
+    runs: 'F F F F F p p P',
+    events: '. . . . F . . R',
+    states: 'f f f f X r r o',
+  },
+  {
+    name: 'a firing incident that flaps while muted stays one incident',
+    policy: NO_REMINDERS,
+    runs: 'F F F F F p f t F P',
+    events: '. . . . F . . . . R',
+    states: 'f f f f X r X r X o',
+  },
+  { name: 'muted aborted and inconclusive runs change nothing', runs: 'F f a n f', events: '. . . . .', states: 'f f f f f' },
 ]
 
 const FAILURE: Failure = { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' }
@@ -129,7 +215,7 @@ function policyOf(overrides: Partial<AlertPolicy> = {}): AlertPolicy {
   return { ...BUILTIN_POLICY, channels: ['oncall'], ...overrides }
 }
 
-const OUTCOMES: Record<string, RunOutcome> = { F: 'failure', P: 'success', A: 'aborted' }
+const OUTCOMES: Record<string, Outcome> = { F: 'failure', P: 'success', A: 'aborted', N: 'inconclusive', T: 'retried' }
 const EVENT_CODES: Record<AlertEvent['event'], string> = { firing: 'F', reminder: 'M', resolved: 'R' }
 const STATE_CODES: Record<AlertState['kind'], string> = { ok: 'o', failing: 'f', firing: 'X', recovering: 'r' }
 
@@ -139,10 +225,12 @@ function play(runs: string, policy: AlertPolicy) {
   const states: string[] = []
   const all: AlertEvent[] = []
   for (const [i, code] of runs.split(' ').entries()) {
-    const outcome = OUTCOMES[code]
+    const outcome = OUTCOMES[code.toUpperCase()]
     if (!outcome) throw new Error(`bad run code ${code}`)
+    const muted = code !== code.toUpperCase()
     const at = new Date(T0 + i * MINUTE)
-    const result = next(state, { outcome, failure: outcome === 'failure' ? FAILURE : null, at }, policy, new Date(at.getTime() + 500))
+    const failure = outcome === 'failure' || outcome === 'inconclusive' ? FAILURE : null
+    const result = next(state, { outcome, muted, failure, at }, policy, new Date(at.getTime() + 500))
     state = result.state
     expect(result.events.length).toBeLessThanOrEqual(1)
     events.push(result.events[0] ? EVENT_CODES[result.events[0].event] : '.')
@@ -197,18 +285,46 @@ describe('next: event data', () => {
     ])
   })
 
+  it('a streak that outlasts a mute fires with its real count and its first failed run as the start', () => {
+    const { all } = play('P f f f f f f F', policyOf())
+    expect(all).toEqual([
+      {
+        event: 'firing',
+        since: new Date(T0 + MINUTE).toISOString(),
+        at: new Date(T0 + 7 * MINUTE + 500).toISOString(),
+        consecutiveFailures: 7,
+        failedRuns: 7,
+        failure: FAILURE,
+        sequence: 0,
+      },
+    ])
+  })
+
+  it('a resolve held by a mute counts every failed run of the incident', () => {
+    const { all } = play('F F f p f p P', policyOf({ failureThreshold: 2, reminderIntervalMs: 0 }))
+    expect(all.map((e) => [e.event, e.since, e.consecutiveFailures, e.failedRuns])).toEqual([
+      ['firing', new Date(T0).toISOString(), 2, 2],
+      ['resolved', new Date(T0).toISOString(), 0, 4],
+    ])
+  })
+
   it('reports the latest failure in a reminder', () => {
     const policy = policyOf({ failureThreshold: 1, reminderIntervalMs: MINUTE })
-    const first = next(INITIAL_STATE, { outcome: 'failure', failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
+    const first = next(INITIAL_STATE, { outcome: 'failure', muted: false, failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
     const other: Failure = { step: 'create', kind: 'timeout', reason: 'timeout', message: 'create: timed out after 10s' }
-    const second = next(first.state, { outcome: 'failure', failure: other, at: new Date(T0 + MINUTE) }, policy, new Date(T0 + MINUTE))
+    const second = next(
+      first.state,
+      { outcome: 'failure', muted: false, failure: other, at: new Date(T0 + MINUTE) },
+      policy,
+      new Date(T0 + MINUTE),
+    )
     expect(second.events[0]?.failure).toEqual(other)
   })
 
   it('copes with a failure outcome that carries no failure', () => {
     const { state, events } = next(
       INITIAL_STATE,
-      { outcome: 'failure', failure: null, at: new Date(T0) },
+      { outcome: 'failure', muted: false, failure: null, at: new Date(T0) },
       policyOf({ failureThreshold: 1 }),
       new Date(T0),
     )
@@ -218,10 +334,10 @@ describe('next: event data', () => {
 
   it('sends no reminder when the clock went backwards', () => {
     const policy = policyOf({ failureThreshold: 1, reminderIntervalMs: MINUTE })
-    const fired = next(INITIAL_STATE, { outcome: 'failure', failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
+    const fired = next(INITIAL_STATE, { outcome: 'failure', muted: false, failure: FAILURE, at: new Date(T0) }, policy, new Date(T0))
     const back = next(
       fired.state,
-      { outcome: 'failure', failure: FAILURE, at: new Date(T0 - 10 * MINUTE) },
+      { outcome: 'failure', muted: false, failure: FAILURE, at: new Date(T0 - 10 * MINUTE) },
       policy,
       new Date(T0 - 10 * MINUTE),
     )
@@ -234,7 +350,7 @@ describe('next: policy changed mid-incident', () => {
     const three = play('F F F', policyOf()).state
     const { state, events } = next(
       three,
-      { outcome: 'failure', failure: FAILURE, at: new Date(T0 + 3 * MINUTE) },
+      { outcome: 'failure', muted: false, failure: FAILURE, at: new Date(T0 + 3 * MINUTE) },
       policyOf({ failureThreshold: 2 }),
       new Date(T0 + 3 * MINUTE),
     )
@@ -246,7 +362,7 @@ describe('next: policy changed mid-incident', () => {
     const firing = play('F F', policyOf({ failureThreshold: 2 })).state
     const { state, events } = next(
       firing,
-      { outcome: 'failure', failure: FAILURE, at: new Date(T0 + 2 * MINUTE) },
+      { outcome: 'failure', muted: false, failure: FAILURE, at: new Date(T0 + 2 * MINUTE) },
       policyOf({ failureThreshold: 10, reminderIntervalMs: 0 }),
       new Date(T0 + 2 * MINUTE),
     )
@@ -259,7 +375,7 @@ describe('next: policy changed mid-incident', () => {
     expect(recovering.kind).toBe('recovering')
     const { state, events } = next(
       recovering,
-      { outcome: 'success', failure: null, at: new Date(T0 + 2 * MINUTE) },
+      { outcome: 'success', muted: false, failure: null, at: new Date(T0 + 2 * MINUTE) },
       policyOf({ successThreshold: 1 }),
       new Date(T0 + 2 * MINUTE),
     )

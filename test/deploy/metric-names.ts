@@ -7,6 +7,7 @@ export const SPEC_METRICS = [
   'probe_failures_total',
   'probe_consecutive_failures',
   'probe_alert_firing',
+  'probe_muted',
   'probe_last_run_timestamp_seconds',
   'probe_notifications_total',
   'probe_config_info',

@@ -73,6 +73,7 @@ describe('metrics', () => {
       probe_failures_total: 'counter',
       probe_consecutive_failures: 'gauge',
       probe_alert_firing: 'gauge',
+      probe_muted: 'gauge',
       probe_last_run_timestamp_seconds: 'gauge',
       probe_runs_skipped_total: 'counter',
       probe_runs_missed_total: 'counter',
@@ -101,6 +102,9 @@ describe('metrics', () => {
     const probe = { probe: 'items-crud' }
     expect(value(samples, 'probe_runs_total', { ...probe, result: 'success' })).toBe(0)
     expect(value(samples, 'probe_runs_total', { ...probe, result: 'failure' })).toBe(0)
+    expect(value(samples, 'probe_runs_total', { ...probe, result: 'retried' })).toBe(0)
+    expect(value(samples, 'probe_runs_total', { ...probe, result: 'inconclusive' })).toBe(0)
+    expect(value(samples, 'probe_muted', probe)).toBe(0)
     expect(value(samples, 'probe_consecutive_failures', probe)).toBe(0)
     expect(value(samples, 'probe_alert_firing', probe)).toBe(0)
     expect(value(samples, 'probe_runs_skipped_total', probe)).toBe(0)
@@ -162,6 +166,46 @@ describe('metrics', () => {
     expect(find(samples, 'probe_duration_seconds')).toEqual([])
     expect(await metrics.registry.getSingleMetricAsString('probe_runs_total')).toBe(before)
     expect(value(samples, 'probe_step_duration_seconds_count', { step: 'create' })).toBe(0)
+  })
+
+  test('probe_runs_total counts the judged outcome; probe_success and the failures keep what the run saw', async () => {
+    const metrics = createMetrics({ location: null })
+    metrics.initProbe(PROBE)
+    const probe = { probe: 'items-crud' }
+    const runs = async () => {
+      const { samples } = await scrape(metrics)
+      const count = (result: string) => value(samples, 'probe_runs_total', { ...probe, result })
+      return { success: count('success'), failure: count('failure'), retried: count('retried'), inconclusive: count('inconclusive') }
+    }
+    metrics.recordRun(run(), 'retried')
+    expect(await runs()).toEqual({ success: 0, failure: 0, retried: 1, inconclusive: 0 })
+    expect(value((await scrape(metrics)).samples, 'probe_success', probe)).toBe(1)
+
+    metrics.recordRun(failedRun(), 'inconclusive')
+    expect(await runs()).toEqual({ success: 0, failure: 0, retried: 1, inconclusive: 1 })
+    const { samples } = await scrape(metrics)
+    expect(value(samples, 'probe_success', probe)).toBe(0)
+    expect(value(samples, 'probe_failures_total', { ...probe, step: 'read', reason: 'status' })).toBe(1)
+
+    // Without a judgement, the raw result's outcome; an aborted one counts nowhere.
+    metrics.recordRun(run())
+    metrics.recordRun(failedRun(), 'failure')
+    metrics.recordRun(run({ outcome: 'aborted' }), 'aborted')
+    expect(await runs()).toEqual({ success: 1, failure: 1, retried: 1, inconclusive: 1 })
+  })
+
+  test('probe_muted follows setMuted and goes with its probe', async () => {
+    const metrics = createMetrics({ location: 'eu-1' })
+    metrics.initProbe(PROBE)
+    metrics.setMuted('items-crud', true)
+    expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(1)
+    // A reload (initProbe again) leaves it as the last run set it.
+    metrics.initProbe(PROBE)
+    expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(1)
+    metrics.setMuted('items-crud', false)
+    expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(0)
+    metrics.removeProbe('items-crud')
+    expect(find((await scrape(metrics)).samples, 'probe_muted')).toEqual([])
   })
 
   test('alert state, skipped and missed runs, notifications and pending deliveries', async () => {
@@ -251,7 +295,7 @@ describe('metrics', () => {
   test('--location labels every probe_* series and no process metric', async () => {
     const { samples } = await scrape(withEverySeries('eu-west-1'))
     const probeSamples = samples.filter((s) => s.name.startsWith('probe_'))
-    expect(new Set(probeSamples.map((s) => s.name.replace(/_(bucket|sum|count)$/, ''))).size).toBe(15)
+    expect(new Set(probeSamples.map((s) => s.name.replace(/_(bucket|sum|count)$/, ''))).size).toBe(16)
     for (const sample of probeSamples) expect(sample.labels.location, sample.name).toBe('eu-west-1')
     for (const sample of samples.filter((s) => s.name.startsWith('smokeprobe_'))) expect(sample.labels.location).toBeUndefined()
   })

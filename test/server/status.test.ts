@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { escapeHtml } from '../../src/server/page.ts'
-import { lastRunStatus } from '../../src/server/status.ts'
+import { lastRunStatus, type ProbeStatus, publicStatus } from '../../src/server/status.ts'
 import { failedRun } from '../support/run-results.ts'
 
 describe('status', () => {
@@ -17,6 +17,23 @@ describe('status', () => {
         { name: 'delete', status: 'skipped', durationMs: 0 },
       ],
     })
+  })
+
+  test('lastRunStatus shows the judged outcome, and muted only when it was', () => {
+    expect(lastRunStatus(failedRun, { outcome: 'failure', muted: false })).toEqual(lastRunStatus(failedRun))
+    expect('muted' in lastRunStatus(failedRun, { outcome: 'failure', muted: false })).toBe(false)
+    const judged = lastRunStatus(failedRun, { outcome: 'inconclusive', muted: true })
+    expect(judged).toMatchObject({ outcome: 'inconclusive', muted: true })
+    const status: ProbeStatus = {
+      name: 'items-crud',
+      schedule: 'every 1m',
+      labels: {},
+      lastRun: judged,
+      consecutiveFailures: 0,
+      alert: { state: 'ok', since: null },
+      channels: [],
+    }
+    expect(publicStatus(status).lastRun).toEqual(judged)
   })
 
   test('escapeHtml escapes every character HTML treats specially', () => {
