@@ -7,9 +7,10 @@ import { alertmanager } from './alertmanager.ts'
 import { maskNotification } from './common.ts'
 import { email } from './email.ts'
 import { pagerduty } from './pagerduty.ts'
+import { slack } from './slack.ts'
 import { webhook } from './webhook.ts'
 
-const TABLE = { email, webhook, pagerduty, alertmanager }
+const TABLE = { email, webhook, pagerduty, alertmanager, slack }
 
 type Table = typeof TABLE
 type SchemaOf<T extends keyof Table> = ReturnType<Table[T]['schema']>
