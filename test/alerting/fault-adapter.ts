@@ -104,7 +104,6 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
   const alerter: Alerter = createAlerter({
     stateDir: dir,
     channels,
-    channelTimeouts: new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])),
     location: config.location,
     logger,
     now: () => new Date(Date.now()),
@@ -148,7 +147,7 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
           merged.set(name, fresh.get(name) as Channel)
         }
         channels = merged
-        alerter.setChannels(channels, new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])))
+        alerter.setChannels(channels)
         await closeChannels(replaced)
       }
       current = next

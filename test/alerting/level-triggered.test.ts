@@ -35,7 +35,6 @@ function start(channels: Channel[]): Alerter {
   const a = createAlerter({
     stateDir: dir,
     channels: new Map(channels.map((c) => [c.name, c])),
-    channelTimeouts: new Map(channels.map((c) => [c.name, 2_000])),
     location: null,
     logger: captureLogger().logger,
     retry: { baseDelayMs: 5, maxDelayMs: 20 },

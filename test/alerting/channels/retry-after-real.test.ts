@@ -28,7 +28,6 @@ describe('Retry-After from a real endpoint', () => {
     const results: string[] = []
     const delivery = createDelivery({
       channels: new Map([['chat', channel]]),
-      timeouts: new Map([['chat', 2_000]]),
       logger,
       persist: () => {},
       onResult: (_channel, event, result) => void results.push(`${event}:${result}`),
