@@ -5,6 +5,11 @@ import type { TemplateContext } from '../config/template.ts'
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
+/** `unknown channel "pager" (defined: oncall, chat)`: the one wording for a channel name that is not defined. */
+export function unknownChannelMessage(name: string, defined: readonly string[]): string {
+  return `unknown channel "${name}" (defined: ${defined.join(', ') || 'none'})`
+}
+
 /** The schema of alerting.yaml: default policy and named channels. */
 export function alertingFileSchema(context: TemplateContext) {
   // One member per entry of the channel table: a new channel type needs no edit here.
@@ -21,7 +26,7 @@ export function alertingFileSchema(context: TemplateContext) {
           ctx.addIssue({
             code: 'custom',
             path: ['defaults', 'channels', index],
-            message: `unknown channel "${name}" (defined: ${Object.keys(file.channels).join(', ') || 'none'})`,
+            message: unknownChannelMessage(name, Object.keys(file.channels)),
           })
         }
       }
