@@ -5,14 +5,14 @@ import { envString } from '../../config/template.ts'
 import type { ChannelCore, ChannelDefinition, ChannelDeps, SendResult } from '../channel.ts'
 import type { Notification } from '../notification.ts'
 import { type AlertmanagerAlert, amAlert, testAlert } from './alertmanager-alert.ts'
-import { channelCommonFields, sortedEntries } from './common.ts'
+import { channelCommonFields, httpUrl, sortedEntries } from './common.ts'
 import { postJson } from './http.ts'
 
 /** Prometheus keeps re-sending a resolved alert this long (rules/alerting.go resolvedRetention). */
 export const RESOLVED_RETENTION_MS = 15 * 60_000
 
 function schema(context: TemplateContext) {
-  const Url = envString(context).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }))
+  const Url = envString(context).pipe(httpUrl())
   return z.strictObject({
     type: z.literal('alertmanager').meta({
       description:

@@ -1,3 +1,4 @@
+import * as z from 'zod'
 import { duration, formatDuration } from '../../config/duration.ts'
 import type { SecretMask } from '../../config/secrets.ts'
 import type { Notification, NotificationEvent } from '../notification.ts'
@@ -15,6 +16,9 @@ export const channelCommonFields = {
         'Time allowed for one delivery attempt: at least 100ms, at most 5m. Failed deliveries are retried with backoff (5xx, 429 and network faults; other 4xx are not).',
     }),
 }
+
+/** An http(s) URL, the rule of every HTTP channel's `url` (after its `{{ env.NAME }}` templates). */
+export const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
 
 /** The word every channel puts in front of a title: `FIRING`, `RESOLVED`, `REMINDER`, `TEST`. */
 export const EVENT_LABEL: Readonly<Record<NotificationEvent, string>> = {

@@ -5,7 +5,7 @@ import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
 import type { ChannelDefinition, SendResult } from '../channel.ts'
 import type { Notification } from '../notification.ts'
-import { channelCommonFields, EVENT_LABEL, truncate } from './common.ts'
+import { channelCommonFields, EVENT_LABEL, httpUrl, truncate } from './common.ts'
 import { type PostOptions, postJson } from './http.ts'
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue'
@@ -25,7 +25,7 @@ function schema(context: TemplateContext) {
     routingKey: Text.pipe(z.string().min(1, 'routingKey is empty')).meta({
       description: 'The integration’s routing key; use `{{ env.NAME }}`.',
     }),
-    url: Text.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }))
+    url: Text.pipe(httpUrl())
       .default(PAGERDUTY_EVENTS_URL)
       .meta({ description: 'Override of the Events API endpoint. Default: https://events.pagerduty.com/v2/enqueue.' }),
     severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical').meta({ description: 'The event severity.' }),

@@ -3,7 +3,7 @@ import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
 import type { ChannelDefinition } from '../channel.ts'
 import type { Notification } from '../notification.ts'
-import { channelCommonFields, EVENT_LABEL, failureText, formatLabels, truncate } from './common.ts'
+import { channelCommonFields, EVENT_LABEL, failureText, formatLabels, httpUrl, truncate } from './common.ts'
 import { postJson } from './http.ts'
 
 /** Slack refuses a section text over 3000 characters and a header over 150 (Block Kit limits). */
@@ -17,7 +17,7 @@ function schema(context: TemplateContext) {
       description: 'A Slack incoming webhook: one message per event, with `text` (the notification preview) and Block Kit blocks.',
     }),
     ...channelCommonFields,
-    url: Text.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).meta({
+    url: Text.pipe(httpUrl()).meta({
       description: 'The incoming-webhook URL (`https://hooks.slack.com/services/…`); it is a credential, so use `{{ env.NAME }}`.',
     }),
   })

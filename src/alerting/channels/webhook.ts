@@ -3,7 +3,7 @@ import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
 import type { ChannelDefinition } from '../channel.ts'
 import type { Notification } from '../notification.ts'
-import { channelCommonFields } from './common.ts'
+import { channelCommonFields, httpUrl } from './common.ts'
 import { postJson } from './http.ts'
 
 function schema(context: TemplateContext) {
@@ -13,7 +13,7 @@ function schema(context: TemplateContext) {
       description: 'A JSON POST to any URL: `{ event, probe, consecutiveFailures, since, summary, error, labels, … }`.',
     }),
     ...channelCommonFields,
-    url: Text.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).meta({
+    url: Text.pipe(httpUrl()).meta({
       description: 'The http(s) URL; may come from `{{ env.NAME }}` (a secret).',
     }),
     headers: z.record(z.string(), Text).default({}).meta({ description: 'Extra request headers, e.g. an authorization token.' }),
