@@ -12,8 +12,8 @@ import * as z from 'zod'
 import { alertingFileSchema } from '../src/loader/alerting-schema.ts'
 import { probeFileSchema } from '../src/config/probe-schema.ts'
 import { SecretMask } from '../src/config/secrets.ts'
-import { ALERTING_DOCS, ALERTING_INTRO, CHANNEL_DOCS, PROBE_DOCS, PROBE_INTRO } from './schema-docs.ts'
-import { type JsonSchema, markdownTable, referenceRows, type Row } from './schema-reference.ts'
+import { ALERTING_DOCS, ALERTING_INTRO, PROBE_DOCS, PROBE_INTRO } from './schema-docs.ts'
+import { type Docs, type JsonSchema, markdownTable, referenceRows, type Row } from './schema-reference.ts'
 
 export const OUTPUTS = {
   probe: 'schema/probe.schema.json',
@@ -69,12 +69,39 @@ function alertingReference(alerting: JsonSchema): { rows: Row[]; channels: { typ
   const options = typeof channelNode === 'object' ? (channelNode.oneOf ?? []) : []
   const channels = options.map((option) => {
     const type = String(option.properties?.type?.const)
-    const docs = CHANNEL_DOCS[type]
-    if (!docs) throw new Error(`no documentation for channel type ${type}: add it to scripts/schema-docs.ts`)
-    const channelRows = referenceRows(option, docs).map((r) => ({ ...r, path: `channels.<name>.${r.path}` }))
+    const channelRows = referenceRows(option, channelDocs(type, option)).map((r) => ({ ...r, path: `channels.<name>.${r.path}` }))
     return { type, rows: channelRows }
   })
   return { rows, channels }
+}
+
+/** The meta key a channel field uses for the README's word for its type (`{ referenceType: 'integer' }`). */
+const REFERENCE_TYPE = 'referenceType'
+
+/**
+ * A channel's words come from its own schema: each field's `.meta({ description })`
+ * (src/alerting/channels/<type>.ts), so a new channel needs no edit here. The
+ * `referenceType` meta key is taken out of the JSON Schema, where it means nothing.
+ */
+function channelDocs(type: string, option: JsonSchema): Docs {
+  const fields: Record<string, string> = {}
+  const types: Record<string, string> = {}
+  const visit = (node: JsonSchema, path: string): void => {
+    const mutable = node as JsonSchema & { [REFERENCE_TYPE]?: string }
+    const referenceType = mutable[REFERENCE_TYPE]
+    if (referenceType !== undefined) {
+      types[path] = referenceType
+      delete mutable[REFERENCE_TYPE]
+    }
+    if (path !== '' && node.description !== undefined) fields[path] = node.description
+    for (const [key, child] of Object.entries(node.properties ?? {})) visit(child, path === '' ? key : `${path}.${key}`)
+    for (const branch of node.anyOf ?? []) visit(branch, path)
+  }
+  visit(option, '')
+  for (const key of Object.keys(option.properties ?? {})) {
+    if (fields[key] === undefined) throw new Error(`channel ${type}: field ${key} has no .meta({ description }) in its schema`)
+  }
+  return { keys: {}, types, fields }
 }
 
 function referenceMarkdown(probeRows: Row[], alertingRows: Row[], channels: { type: string; rows: Row[] }[]): string {

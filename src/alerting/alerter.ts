@@ -18,8 +18,6 @@ import { createStore, type PagedChannel, type ProbeRecord, policyHash, type Stor
 export interface AlerterDeps {
   readonly stateDir: string
   readonly channels: ReadonlyMap<string, Channel>
-  /** Per-attempt timeout of each channel in ms (its `timeout` in alerting.yaml). */
-  readonly channelTimeouts: ReadonlyMap<string, number>
   /**
    * Each channel's destination hash (`channelHash` of its config): with its
    * name, the channel's identity for open incidents. Without it channels are
@@ -57,11 +55,7 @@ export interface Alerter {
    * its open incidents on the old destination now; `configure` then pages the
    * new one.
    */
-  setChannels(
-    channels: ReadonlyMap<string, Channel>,
-    channelTimeouts: ReadonlyMap<string, number>,
-    channelIdentities?: ReadonlyMap<string, string>,
-  ): void
+  setChannels(channels: ReadonlyMap<string, Channel>, channelIdentities?: ReadonlyMap<string, string>): void
   /**
    * One finished run: decides, persists, then hands the notifications (one
    * per event) to delivery. `judgement` is the judge stage's verdict on the
@@ -87,7 +81,6 @@ export function createAlerter(deps: AlerterDeps): Alerter {
 
   const delivery = createDelivery({
     channels,
-    timeouts: deps.channelTimeouts,
     identities,
     logger,
     persist: () => void save(),
@@ -310,14 +303,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       delivery.kick()
     },
 
-    setChannels(nextChannels, channelTimeouts, channelIdentities) {
+    setChannels(nextChannels, channelIdentities) {
       const previous = channels
       const nextIdentities = channelIdentities ?? new Map<string, string>()
       // Queued while the old destinations are still the current ones; delivery keeps them reachable for it.
       const moved = moveDestinations(nextChannels, nextIdentities)
       channels = nextChannels
       identities = nextIdentities
-      delivery.setChannels(nextChannels, channelTimeouts, nextIdentities)
+      delivery.setChannels(nextChannels, nextIdentities)
       for (const [name, channel] of nextChannels) if (previous.get(name) !== channel) resume(name, channel)
       // On disk before any attempt, as every decision.
       if (moved) void save().then(() => delivery.kick())

@@ -15,6 +15,8 @@ export type SendResult =
 export interface Channel {
   readonly name: string
   readonly type: string
+  /** Time allowed for one attempt (the channel's `timeout`): the delivery wrapper's deadline. */
+  readonly timeoutMs: number
   /**
    * Events this channel is sent. PagerDuty and Alertmanager take no
    * reminders (PagerDuty escalates by itself; Alertmanager is re-sent the
@@ -45,9 +47,28 @@ export interface ChannelDeps {
   readonly fetch?: typeof fetch
 }
 
-export interface ChannelDefinition<Schema extends z.ZodType<{ type: string }>> {
-  readonly type: z.output<Schema>['type']
-  /** The channel's entry in alerting.yaml (strict; templates compiled against the context). */
+/**
+ * What a channel's file builds. `createChannel` adds the name, type and
+ * timeout, and masks every notification before `send` and `resume` see it,
+ * so no channel has to remember to.
+ */
+export type ChannelCore = Omit<Channel, 'name' | 'type' | 'timeoutMs'>
+
+/** Every channel accepts `timeout` (`channelCommonFields`). */
+export type ChannelSchema = z.ZodType<{ type: string; timeout: number }>
+
+/** One channel type: one file exporting this, one line in `CHANNELS`. */
+export interface ChannelDefinition<Schema extends ChannelSchema> {
+  /**
+   * The channel's entry in alerting.yaml (strict; templates compiled against
+   * the context). Each field's `.meta({ description })` is its README reference.
+   */
   readonly schema: (context: TemplateContext) => Schema
-  readonly create: (config: z.output<Schema>, deps: ChannelDeps) => Channel
+  readonly create: (config: z.output<Schema>, deps: ChannelDeps) => ChannelCore
+  /**
+   * Where notifications land: what makes it another channel when it changes
+   * (another service, URL or recipients). Credentials and timings are left
+   * out, so rotating a password is not a new channel and pages nobody again.
+   */
+  readonly destination: (config: z.output<Schema>) => Readonly<Record<string, unknown>>
 }

@@ -18,7 +18,7 @@
 import type { Logger } from '../log.ts'
 import type { Channel, SendResult } from './channel.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
-import { attemptOnce, backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+import { attemptOnce, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
 export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
@@ -48,7 +48,6 @@ export type DeliveryResult = 'sent' | 'failed' | 'dropped'
 
 export interface DeliveryDeps {
   readonly channels: ReadonlyMap<string, Channel>
-  readonly timeouts: ReadonlyMap<string, number>
   /** Each channel's destination hash (see OutboxEntry.identity); none known: every entry goes by name. */
   readonly identities?: ReadonlyMap<string, string>
   readonly logger: Logger
@@ -78,7 +77,7 @@ export interface Delivery {
   /** Puts entries read from the state file back, in their order. */
   restore(entries: readonly OutboxEntry[]): void
   entries(): OutboxEntry[]
-  setChannels(channels: ReadonlyMap<string, Channel>, timeouts: ReadonlyMap<string, number>, identities?: ReadonlyMap<string, string>): void
+  setChannels(channels: ReadonlyMap<string, Channel>, identities?: ReadonlyMap<string, string>): void
   /** For shutdown: attempts what falls due within `budgetMs`, then aborts what is still in flight. */
   flush(budgetMs: number): Promise<void>
   close(): Promise<void>
@@ -100,7 +99,6 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry }
   const { logger, persist } = deps
   let channels = deps.channels
-  let timeouts = deps.timeouts
   let identities: ReadonlyMap<string, string> = deps.identities ?? new Map()
   /**
    * Channels replaced by a reload with another destination, by name and old
@@ -131,7 +129,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const current = identities.get(channel) ?? null
     if (identity === null || current === null || identity === current) {
       const found = channels.get(channel)
-      return found ? { channel: found, timeoutMs: timeouts.get(channel) ?? DEFAULT_ATTEMPT_TIMEOUT_MS } : null
+      return found ? { channel: found, timeoutMs: found.timeoutMs } : null
     }
     return retired.get(destinationOf(channel, identity)) ?? null
   }
@@ -363,17 +361,16 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       }
     },
     entries: () => [...outbox.values()],
-    setChannels(nextChannels, nextTimeouts, nextIdentities) {
+    setChannels(nextChannels, nextIdentities) {
       const next = nextIdentities ?? new Map<string, string>()
       // A destination that goes away stays reachable for what is queued for it (forgotten at the next pump otherwise).
       for (const [name, identity] of identities) {
         const channel = channels.get(name)
         if (channel && next.get(name) !== identity) {
-          retired.set(destinationOf(name, identity), { channel, timeoutMs: timeouts.get(name) ?? DEFAULT_ATTEMPT_TIMEOUT_MS })
+          retired.set(destinationOf(name, identity), { channel, timeoutMs: channel.timeoutMs })
         }
       }
       channels = nextChannels
-      timeouts = nextTimeouts
       identities = next
       pump()
     },

@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream'
 import type { SendResult } from '../alerting/channel.ts'
 import { createChannel } from '../alerting/channels/index.ts'
 import type { Notification } from '../alerting/notification.ts'
-import type { AlertingConfig } from '../loader/alerting-schema.ts'
+import { attemptOnce } from '../alerting/retry.ts'
+import { type AlertingConfig, unknownChannelMessage } from '../loader/alerting-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { type Logger, silentLogger } from '../log.ts'
 
@@ -48,7 +49,7 @@ export async function alertTest(
     return 2
   }
   if (!channelConfig) {
-    print(out.stderr, `unknown channel "${channelName}" (defined: ${Object.keys(channels).join(', ') || 'none'})`)
+    print(out.stderr, unknownChannelMessage(channelName, Object.keys(channels)))
     return 2
   }
   const channel = createChannel(channelConfig, {
@@ -65,7 +66,8 @@ export async function alertTest(
     let result: SendResult = { ok: false, retryable: false, reason: 'not attempted' }
     // Bounded by `attempts`; stops early on success or on a fault a retry cannot fix.
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      result = await channel.send(notification, AbortSignal.timeout(channelConfig.timeout))
+      // The delivery wrapper's attempt: the channel's timeout holds even for a channel that ignores its signal.
+      result = await attemptOnce(channel, notification, new AbortController(), channel.timeoutMs)
       if (result.ok) {
         print(out.stdout, `test notification delivered to ${what}${attempt > 1 ? ` on attempt ${attempt}` : ''}`)
         return 0

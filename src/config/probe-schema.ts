@@ -282,7 +282,7 @@ function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
         ctx.addIssue({
           code: 'custom',
           path: ['vars', name],
-          message: `unknown variable "${ref}" (vars may use run.id, probe.name and earlier vars)`,
+          message: `unknown variable "${ref}" (vars may use ${RUN_REFS.join(', ')} and earlier vars)`,
         })
     }
     known.add(name)

@@ -51,7 +51,7 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
     last = match.index + match[0].length
     const name = match[1] ?? ''
     if (!REF_NAME.test(name)) {
-      problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, run.id, run.timestamp, probe.name or a variable name`)
+      problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, ${RUN_REFS.join(', ')} or a variable name`)
     } else if (name.startsWith('env.')) {
       const value = context.env[name.slice(4)]
       if (value === undefined) problems.push(`environment variable ${name.slice(4)} is not set`)

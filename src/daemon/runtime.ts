@@ -85,10 +85,11 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     }
   }
 
-  function activate(config: LoadedConfig): Active {
+  /** `previous`: on reload, the channels whose entry did not change are kept. */
+  function activate(config: LoadedConfig, previous?: Active): Active {
     secrets.absorb(config.secrets)
     const probes = new Map(config.probes.filter((p) => inShard(p.name, options.shard)).map((p) => [p.name, p]))
-    return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }) }
+    return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }, previous?.channels) }
   }
 
   function alertProbes(next: Active) {
@@ -186,7 +187,6 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       alerter = createAlerter({
         stateDir: options.stateDir,
         channels: next.channels.channels,
-        channelTimeouts: next.channels.timeouts,
         channelIdentities: next.channels.identities,
         location: options.location,
         logger: logger.child({ component: 'alerting' }),
@@ -246,14 +246,15 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         metrics.setConfig(previous.config.sha256, false)
         return false
       }
-      const next = activate(loaded.config)
-      alerter.setChannels(next.channels.channels, next.channels.timeouts, next.channels.identities)
+      const next = activate(loaded.config, previous)
+      // A kept channel is the same object: the alerter neither resumes it nor re-posts its alerts.
+      alerter.setChannels(next.channels.channels, next.channels.identities)
       await alerter.configure(alertProbes(next))
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
       metrics.setConfig(next.config.sha256, true)
-      await closeChannels(previous.channels)
+      await closeChannels(previous.channels, next.channels)
       logger.info({ probes: next.probes.size, sha256: next.config.sha256 }, 'configuration reloaded')
       return true
     },

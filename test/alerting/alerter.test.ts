@@ -55,7 +55,6 @@ function alerter(channels: FakeChannel[], overrides: Partial<AlerterDeps> = {}) 
   const instance = createAlerter({
     stateDir: dir,
     channels: new Map(channels.map((c) => [c.name, c])),
-    channelTimeouts: new Map(channels.map((c) => [c.name, 2_000])),
     location: null,
     logger,
     now: clock.now,
@@ -208,8 +207,8 @@ describe('alerter', () => {
     ['throws', DOWN],
   ] as const) {
     it(`SIGKILL after the decision while the channel ${name}: the next process delivers it, once`, async () => {
-      const dead = fakeChannel('oncall', { respond })
-      const doomed = alerter([dead], { channelTimeouts: new Map([['oncall', 60_000]]) })
+      const dead = fakeChannel('oncall', { respond, timeoutMs: 60_000 })
+      const doomed = alerter([dead])
       await doomed.alerter.load()
       await doomed.alerter.configure([probe('items-crud', { channels: ['oncall'] })])
       const [firing] = await fail(doomed.alerter, 5)
@@ -255,9 +254,9 @@ describe('alerter', () => {
   })
 
   it('two probes failing at once on one channel: two notifications; a hanging channel delays nothing else', async () => {
-    const slow = fakeChannel('slow', { respond: HANG })
+    const slow = fakeChannel('slow', { respond: HANG, timeoutMs: 60_000 })
     const fast = fakeChannel('fast')
-    const { alerter: a } = alerter([slow, fast], { channelTimeouts: new Map([['slow', 60_000]]) })
+    const { alerter: a } = alerter([slow, fast])
     await a.load()
     await a.configure([probe('items-crud', { channels: ['slow', 'fast'] }), probe('orders', { channels: ['slow', 'fast'] })])
     for (let i = 0; i < 5; i++) await Promise.all([run(a, 'failure', 'items-crud'), run(a, 'failure', 'orders')])
@@ -370,15 +369,15 @@ describe('alerter', () => {
     await second.alerter.load()
     expect(am2.resumed.map((list) => list.map((n) => [n.id, n.event, n.since]))).toEqual([[[firing?.id, 'firing', firing?.since]]])
     const am3 = fakeChannel('am', { type: 'alertmanager', levelTriggered: true, events: ['firing', 'resolved', 'test'] })
-    second.alerter.setChannels(new Map([['am', am3]]), new Map([['am', 1_000]]))
+    second.alerter.setChannels(new Map([['am', am3]]))
     expect(am3.resumed.map((list) => list.map((n) => n.id))).toEqual([[firing?.id]])
-    second.alerter.setChannels(new Map([['am', am3]]), new Map([['am', 1_000]]))
+    second.alerter.setChannels(new Map([['am', am3]]))
     expect(am3.resumed).toHaveLength(1)
   })
 
   it('flush at shutdown stops at the deadline and keeps what is undelivered for the next start', async () => {
-    const stuck = fakeChannel('oncall', { respond: HANG })
-    const { alerter: a } = alerter([stuck], { channelTimeouts: new Map([['oncall', 60_000]]) })
+    const stuck = fakeChannel('oncall', { respond: HANG, timeoutMs: 60_000 })
+    const { alerter: a } = alerter([stuck])
     await a.load()
     await a.configure([probe('items-crud', { channels: ['oncall'] })])
     const [firing] = await fail(a, 5)
@@ -479,13 +478,7 @@ describe('alerter', () => {
     const [firing] = await fail(a, 5)
     await until(() => results.some(([, , result]) => result === 'dropped'), 'the firing dropped')
     const fixed = fakeChannel('pager', { type: 'pagerduty', events: ['firing', 'resolved', 'test'] })
-    a.setChannels(
-      new Map([oncall, fixed].map((c) => [c.name, c])),
-      new Map([
-        ['oncall', 2_000],
-        ['pager', 2_000],
-      ]),
-    )
+    a.setChannels(new Map([oncall, fixed].map((c) => [c.name, c])))
     await a.configure([probe()])
     await until(() => fixed.sent.length === 1, 'the fixed pager paged')
     expect(fixed.sent[0]?.id).toBe(firing?.id)

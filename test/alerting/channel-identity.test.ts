@@ -33,14 +33,12 @@ const PROBE: AlertProbe = {
 }
 
 const pager = () => fakeChannel('pager', { type: 'pagerduty', events: ['firing', 'resolved', 'test'] })
-const TIMEOUTS = new Map([['pager', 2_000]])
 
 function start(channel: FakeChannel, hash: string | null): { alerter: Alerter; lines: ReturnType<typeof captureLogger>['lines'] } {
   const { logger, lines } = captureLogger()
   const alerter = createAlerter({
     stateDir: dir,
     channels: new Map([['pager', channel]]),
-    channelTimeouts: TIMEOUTS,
     ...(hash ? { channelIdentities: new Map([['pager', hash]]) } : {}),
     location: null,
     logger,
@@ -89,7 +87,7 @@ describe('channel identity', () => {
     await until(() => old.sent.length === 1, 'the old destination paged')
 
     const moved = pager()
-    a.setChannels(new Map([['pager', moved]]), TIMEOUTS, new Map([['pager', 'key-two']]))
+    a.setChannels(new Map([['pager', moved]]), new Map([['pager', 'key-two']]))
     await a.configure([PROBE])
     await until(() => old.sent.length === 2 && moved.sent.length === 1, 'old resolved, new paged')
     expect(events(old)).toEqual(['firing', 'resolved'])
@@ -111,7 +109,7 @@ describe('channel identity', () => {
     await run(a, 'failure')
     await until(() => first.sent.length === 1, 'paged')
     const same = pager()
-    a.setChannels(new Map([['pager', same]]), TIMEOUTS, new Map([['pager', 'key-one']]))
+    a.setChannels(new Map([['pager', same]]), new Map([['pager', 'key-one']]))
     await a.configure([PROBE])
     await quiet()
     expect(same.attempts).toEqual([])
@@ -127,7 +125,7 @@ describe('channel identity', () => {
     await run(a, 'failure')
     await until(() => first.sent.length === 1, 'paged')
     const unknown = pager()
-    a.setChannels(new Map([['pager', unknown]]), TIMEOUTS)
+    a.setChannels(new Map([['pager', unknown]]))
     await a.configure([PROBE])
     await quiet()
     expect([events(first), events(unknown)]).toEqual([['firing'], []])

@@ -22,8 +22,8 @@ function harness(channels: FakeChannel[], overrides: Partial<DeliveryDeps> = {})
     lines,
     persisted: 0,
     delivery: createDelivery({
-      channels: new Map(channels.map((c) => [c.name, c])),
-      timeouts: new Map(channels.map((c) => [c.name, 5_000])),
+      // This file's channels allow 5s per attempt.
+      channels: new Map(channels.map((c) => [c.name, Object.assign(c, { timeoutMs: 5_000 })])),
       logger,
       persist: () => void h.persisted++,
       onResult: (channel, event, result) => void results.push([channel, event, result]),

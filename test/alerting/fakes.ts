@@ -28,11 +28,12 @@ const ALL_EVENTS: NotificationEvent[] = ['firing', 'resolved', 'reminder', 'test
 
 export function fakeChannel(
   name: string,
-  options: { respond?: Responder; events?: NotificationEvent[]; levelTriggered?: boolean; type?: string } = {},
+  options: { respond?: Responder; events?: NotificationEvent[]; levelTriggered?: boolean; type?: string; timeoutMs?: number } = {},
 ): FakeChannel {
   const channel: FakeChannel = {
     name,
     type: options.type ?? 'webhook',
+    timeoutMs: options.timeoutMs ?? 2_000,
     events: new Set(options.events ?? ALL_EVENTS),
     attempts: [],
     sent: [],

@@ -8,9 +8,7 @@
  */
 import { type Alerter, createAlerter } from '../../src/alerting/alerter.ts'
 import type { Channel } from '../../src/alerting/channel.ts'
-import { AlertmanagerChannel } from '../../src/alerting/channels/alertmanager.ts'
-import { pagerduty } from '../../src/alerting/channels/pagerduty.ts'
-import { webhook } from '../../src/alerting/channels/webhook.ts'
+import { createChannel } from '../../src/alerting/channels/index.ts'
 import { STATE_FILE } from '../../src/alerting/store.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import type { RunResult } from '../../src/probe/result.ts'
@@ -74,16 +72,13 @@ function buildChannels(config: DaemonConfig, fetchFn: typeof fetch): Map<string,
   return new Map<string, Channel>([
     [
       'pd',
-      pagerduty.create(
+      createChannel(
         { type: 'pagerduty', timeout: TIMEOUT_MS, routingKey: ROUTING_KEYS[config.variants.pd], url: PD_URL, severity: 'critical' },
         deps('pd'),
       ),
     ],
-    ['hook', webhook.create({ type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} }, deps('hook'))],
-    [
-      'am',
-      new AlertmanagerChannel({ type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} }, deps('am')),
-    ],
+    ['hook', createChannel({ type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} }, deps('hook'))],
+    ['am', createChannel({ type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} }, deps('am'))],
   ])
 }
 
@@ -109,7 +104,6 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
   const alerter: Alerter = createAlerter({
     stateDir: dir,
     channels,
-    channelTimeouts: new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])),
     location: config.location,
     logger,
     now: () => new Date(Date.now()),
@@ -153,7 +147,7 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
           merged.set(name, fresh.get(name) as Channel)
         }
         channels = merged
-        alerter.setChannels(channels, new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])))
+        alerter.setChannels(channels)
         await closeChannels(replaced)
       }
       current = next

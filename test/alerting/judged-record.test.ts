@@ -40,7 +40,6 @@ async function start(channel: FakeChannel) {
   alerter = createAlerter({
     stateDir: dir,
     channels: new Map([[channel.name, channel]]),
-    channelTimeouts: new Map([[channel.name, 2_000]]),
     location: null,
     logger: captureLogger().logger,
     now: () => new Date(T0 + (Date.now() - base) + offset),

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Alerter, type AlertProbe, createAlerter } from '../../src/alerting/alerter.ts'
 import type { Channel } from '../../src/alerting/channel.ts'
-import { type AlertmanagerChannel, alertmanager } from '../../src/alerting/channels/alertmanager.ts'
+import { createChannel } from '../../src/alerting/channels/index.ts'
 import { BUILTIN_POLICY } from '../../src/config/alert-policy.ts'
 import type { RunOutcome } from '../../src/probe/result.ts'
 import { deps, loadChannel, startServer } from './channels/helpers.ts'
@@ -35,7 +35,6 @@ function start(channels: Channel[]): Alerter {
   const a = createAlerter({
     stateDir: dir,
     channels: new Map(channels.map((c) => [c.name, c])),
-    channelTimeouts: new Map(channels.map((c) => [c.name, 2_000])),
     location: null,
     logger: captureLogger().logger,
     retry: { baseDelayMs: 5, maxDelayMs: 20 },
@@ -94,8 +93,8 @@ describe('level-triggered channels with sendResolved false', () => {
     const server = await startServer((_req, res) => res.writeHead(200).end())
     cleanups.push(server.close)
     const { config, secrets } = loadChannel('alertmanager', { url: server.url, resendInterval: '1s' })
-    const channel = alertmanager.create(config, deps(secrets, { name: 'am' })) as AlertmanagerChannel
-    cleanups.push(() => channel.close())
+    const channel = createChannel(config, deps(secrets, { name: 'am' }))
+    cleanups.push(() => channel.close?.() ?? Promise.resolve())
     const a = start([channel])
     await a.load()
     await a.configure([probe('items-crud', ['am'])])

@@ -79,7 +79,7 @@ describe('reload', () => {
 
     // A broken alerting file (and the probe file fixed): refused too.
     await config.writeProbe('keep', keep)
-    await config.writeAlerting({ ...alerting, channels: { hook: { type: 'slack', url: `${hook.url}/hook` } } })
+    await config.writeAlerting({ ...alerting, channels: { hook: { type: 'carrier-pigeon', url: `${hook.url}/hook` } } })
     expect(await runtime.reload()).toBe(false)
     expect(await reloadState(url)).toEqual({ shas: [original], ok: 0 })
     await moreRuns(url, 'gone', 1)

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CHANNELS } from '../../src/alerting/channels/index.ts'
 import { probeCli } from './child.ts'
 import { Cleanups, probeFile, writeConfig } from './harness.ts'
 
@@ -18,8 +19,9 @@ const CASES = [
   {
     what: 'an alerting file with an unknown channel type',
     probes: [probeFile({ name: 'api', target: 'http://127.0.0.1:9' })],
-    alerting: { channels: { team: { type: 'slack', url: 'http://127.0.0.1:9/hook' } } },
-    message: 'alerting.yaml: channels.team.type: unknown channel type "slack" (expected email, webhook, pagerduty, alertmanager)',
+    alerting: { channels: { team: { type: 'carrier-pigeon', url: 'http://127.0.0.1:9/hook' } } },
+    // Every type of the channel table, so that adding a channel changes nothing here.
+    message: `alerting.yaml: channels.team.type: unknown channel type "carrier-pigeon" (expected ${Object.keys(CHANNELS).join(', ')})`,
   },
   {
     what: 'a probe naming a channel that does not exist',

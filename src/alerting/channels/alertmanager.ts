@@ -2,30 +2,39 @@ import * as z from 'zod'
 import { duration } from '../../config/duration.ts'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
-import type { Channel, ChannelDefinition, ChannelDeps, SendResult } from '../channel.ts'
+import type { ChannelCore, ChannelDefinition, ChannelDeps, SendResult } from '../channel.ts'
 import type { Notification } from '../notification.ts'
 import { type AlertmanagerAlert, amAlert, testAlert } from './alertmanager-alert.ts'
-import { channelCommonFields, maskNotification } from './common.ts'
+import { channelCommonFields, httpUrl, sortedEntries } from './common.ts'
 import { postJson } from './http.ts'
 
 /** Prometheus keeps re-sending a resolved alert this long (rules/alerting.go resolvedRetention). */
 export const RESOLVED_RETENTION_MS = 15 * 60_000
 
 function schema(context: TemplateContext) {
-  const Url = envString(context).pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }))
+  const Url = envString(context).pipe(httpUrl())
   return z.strictObject({
-    type: z.literal('alertmanager'),
+    type: z.literal('alertmanager').meta({
+      description:
+        'Prometheus Alertmanager API v2 (`POST /api/v2/alerts`), alert `ProbeFailing` with labels `probe`, `location` and the probe’s labels.',
+    }),
     ...channelCommonFields,
-    /** One Alertmanager, or every member of an HA cluster (each is sent to; never load-balance). */
-    url: z.union([Url, z.array(Url).min(1)]).transform((u) => (Array.isArray(u) ? u : [u])),
+    url: z
+      .union([Url, z.array(Url).min(1)])
+      .transform((u) => (Array.isArray(u) ? u : [u]))
+      .meta({ description: 'One Alertmanager, or every member of an HA cluster: each is sent every alert (never load-balanced).' }),
     /**
      * How often firing alerts are re-sent (as Prometheus does): at least 1s (`0s` re-posted in a busy
      * loop, and `endsAt`, 4 intervals ahead, expired the alert), at most 10m, so that a resolved alert is
      * re-sent at least once within RESOLVED_RETENTION_MS. @defaultValue 1m
      */
-    resendInterval: duration({ min: 1_000, max: 10 * 60_000 }).prefault('1m'),
-    /** Extra labels on every alert, e.g. severity. */
-    labels: z.record(z.string(), z.string()).default({}),
+    resendInterval: duration({ min: 1_000, max: 10 * 60_000 })
+      .prefault('1m')
+      .meta({
+        description:
+          'How often firing alerts are re-sent, with `endsAt` 4 intervals ahead (as Prometheus does): at least 1s, at most 10m, so that a resolved alert, re-sent for 15 minutes, is re-sent at least once.',
+      }),
+    labels: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra labels on every alert, e.g. `severity: page`.' }),
   })
 }
 
@@ -52,9 +61,8 @@ interface Entry {
  * that has already paged as undelivered while one member is down for
  * maintenance. Per-member failures are logged when they change.
  */
-export class AlertmanagerChannel implements Channel {
+export class AlertmanagerChannel implements ChannelCore {
   readonly name: string
-  readonly type = 'alertmanager'
   readonly levelTriggered = true
   readonly events: ReadonlySet<Notification['event']> = new Set(['firing', 'resolved', 'test'])
   readonly #config: AlertmanagerConfig
@@ -71,8 +79,7 @@ export class AlertmanagerChannel implements Channel {
     this.#deps = deps
   }
 
-  async send(notification: Notification, signal: AbortSignal): Promise<SendResult> {
-    const n = maskNotification(notification, this.#deps.secrets)
+  async send(n: Notification, signal: AbortSignal): Promise<SendResult> {
     const now = Date.now()
     switch (n.event) {
       case 'test':
@@ -95,9 +102,8 @@ export class AlertmanagerChannel implements Channel {
 
   /** After a restart: what is still firing is re-sent at once, and then every interval. */
   resume(firing: readonly Notification[]): void {
-    for (const notification of firing) {
-      if (notification.event !== 'firing' && notification.event !== 'reminder') continue
-      const n = maskNotification(notification, this.#deps.secrets)
+    for (const n of firing) {
+      if (n.event !== 'firing' && n.event !== 'reminder') continue
       this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
     }
     if (this.#entries.size === 0) return
@@ -191,7 +197,7 @@ function keyOf(n: Notification): string {
 }
 
 export const alertmanager: ChannelDefinition<ReturnType<typeof schema>> = {
-  type: 'alertmanager',
   schema,
+  destination: (config) => ({ url: [...config.url].sort(), labels: sortedEntries(config.labels) }),
   create: (config, deps) => new AlertmanagerChannel(config, deps),
 }

@@ -1,3 +1,4 @@
+import * as z from 'zod'
 import { duration, formatDuration } from '../../config/duration.ts'
 import type { SecretMask } from '../../config/secrets.ts'
 import type { Notification, NotificationEvent } from '../notification.ts'
@@ -8,8 +9,16 @@ export const channelCommonFields = {
    * Time allowed for one delivery attempt: at least 100ms (`0s` would fail every attempt at once),
    * at most 5m (a longer attempt holds a notification that retries would deliver sooner). @defaultValue 10s
    */
-  timeout: duration({ min: 100, max: 5 * 60_000 }).prefault('10s'),
+  timeout: duration({ min: 100, max: 5 * 60_000 })
+    .prefault('10s')
+    .meta({
+      description:
+        'Time allowed for one delivery attempt: at least 100ms, at most 5m. Failed deliveries are retried with backoff (5xx, 429 and network faults; other 4xx are not).',
+    }),
 }
+
+/** An http(s) URL, the rule of every HTTP channel's `url` (after its `{{ env.NAME }}` templates). */
+export const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
 
 /** The word every channel puts in front of a title: `FIRING`, `RESOLVED`, `REMINDER`, `TEST`. */
 export const EVENT_LABEL: Readonly<Record<NotificationEvent, string>> = {
@@ -70,4 +79,9 @@ export function failureText(error: { readonly step: string; readonly message: st
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
   const pairs = Object.entries(labels).map(([name, value]) => `${name}=${value}`)
   return pairs.length > 0 ? pairs.join(', ') : 'none'
+}
+
+/** `[name, value]` sorted by name: a destination that does not depend on the order keys were written in. */
+export function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }

@@ -3,41 +3,45 @@ import * as z from 'zod'
 import type { SecretMask } from '../../config/secrets.ts'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
-import type { Channel, ChannelDefinition, SendResult } from '../channel.ts'
-import { attemptSignal, channelCommonFields, maskNotification } from './common.ts'
+import type { ChannelDefinition, SendResult } from '../channel.ts'
+import { attemptSignal, channelCommonFields } from './common.ts'
 import { emailMessage } from './email-message.ts'
 
 function schema(context: TemplateContext) {
   const Text = envString(context)
   return z.strictObject({
-    type: z.literal('email'),
-    ...channelCommonFields,
-    smtp: z.strictObject({
-      host: Text,
-      /** @defaultValue 587 (465 when secure) */
-      port: z
-        // A port from the environment arrives as text; say what it was rather than "got null" for NaN.
-        .union([z.int(), Text.transform((text) => (/^\d+$/.test(text.trim()) ? Number(text) : text))])
-        .pipe(
-          z
-            .int({ error: (issue) => `expected a port number (1-65535), got ${JSON.stringify(issue.input)}` })
-            .min(1)
-            .max(65535),
-        )
-        .optional(),
-      /** Implicit TLS (port 465). @defaultValue false */
-      secure: z.boolean().default(false),
-      /** Refuse to send unless STARTTLS succeeds. @defaultValue false */
-      requireTLS: z.boolean().default(false),
-      /** Accept an untrusted server certificate. @defaultValue false */
-      insecure: z.boolean().default(false),
-      user: Text.optional(),
-      pass: Text.optional(),
+    type: z.literal('email').meta({
+      description: 'An email through an SMTP server. Subjects contain FIRING, RESOLVED or REMINDER and the probe name.',
     }),
-    from: Text,
-    to: z.array(Text).min(1, 'at least one recipient'),
-    /** Prepended to every subject. */
-    subjectPrefix: z.string().default('[smokeprobe]'),
+    ...channelCommonFields,
+    smtp: z
+      .strictObject({
+        host: Text.meta({ description: 'Host name; may come from `{{ env.NAME }}`.' }),
+        port: z
+          // A port from the environment arrives as text; say what it was rather than "got null" for NaN.
+          .union([z.int(), Text.transform((text) => (/^\d+$/.test(text.trim()) ? Number(text) : text))])
+          .pipe(
+            z
+              .int({ error: (issue) => `expected a port number (1-65535), got ${JSON.stringify(issue.input)}` })
+              .min(1)
+              .max(65535),
+          )
+          .optional()
+          // `referenceType`: the README's word for the type (an `{{ env.NAME }}` string is also taken).
+          .meta({ description: 'Port. Default: 587, or 465 with `secure`.', referenceType: 'integer' }),
+        secure: z
+          .boolean()
+          .default(false)
+          .meta({ description: 'Implicit TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it.' }),
+        requireTLS: z.boolean().default(false).meta({ description: 'Refuse to send unless STARTTLS succeeds.' }),
+        insecure: z.boolean().default(false).meta({ description: 'Accept an untrusted server certificate.' }),
+        user: Text.optional().meta({ description: 'Login user.' }),
+        pass: Text.optional().meta({ description: 'Login password; use `{{ env.NAME }}`.' }),
+      })
+      .meta({ description: 'The SMTP server.' }),
+    from: Text.meta({ description: 'The sender address.' }),
+    to: z.array(Text).min(1, 'at least one recipient').meta({ description: 'The recipients.' }),
+    subjectPrefix: z.string().default('[smokeprobe]').meta({ description: 'Put before every subject.' }),
   })
 }
 
@@ -53,9 +57,9 @@ const PERMANENT_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2', 'ECONFIG', 'EMES
  * fails the attempt instead of pinning it.
  */
 export const email: ChannelDefinition<ReturnType<typeof schema>> = {
-  type: 'email',
   schema,
-  create(config, deps): Channel {
+  destination: (config) => ({ host: config.smtp.host, port: config.smtp.port ?? null, to: [...config.to].sort() }),
+  create(config, deps) {
     const { smtp } = config
     const transport = nodemailer.createTransport({
       host: smtp.host,
@@ -72,11 +76,9 @@ export const email: ChannelDefinition<ReturnType<typeof schema>> = {
       socketTimeout: config.timeout,
     })
     return {
-      name: deps.name,
-      type: 'email',
       events: new Set(['firing', 'resolved', 'reminder', 'test']),
       async send(notification, signal) {
-        const message = emailMessage(maskNotification(notification, deps.secrets), config.subjectPrefix)
+        const message = emailMessage(notification, config.subjectPrefix)
         const attempt = attemptSignal(signal, config.timeout)
         try {
           const info = await transport.sendMail({ from: config.from, to: config.to, ...message, signal: attempt.signal })

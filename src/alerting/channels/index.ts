@@ -1,69 +1,79 @@
 import { createHash } from 'node:crypto'
-import type { Channel, ChannelDeps } from '../channel.ts'
-import { type AlertmanagerConfig, alertmanager } from './alertmanager.ts'
-import { type EmailConfig, email } from './email.ts'
-import { type PagerDutyConfig, pagerduty } from './pagerduty.ts'
-import { type WebhookConfig, webhook } from './webhook.ts'
+import type * as z from 'zod'
+import type { TemplateContext } from '../../config/template.ts'
+import type { Channel, ChannelDefinition, ChannelDeps } from '../channel.ts'
+import type { Notification } from '../notification.ts'
+import { alertmanager } from './alertmanager.ts'
+import { maskNotification } from './common.ts'
+import { email } from './email.ts'
+import { pagerduty } from './pagerduty.ts'
+import { slack } from './slack.ts'
+import { webhook } from './webhook.ts'
 
-/** Every channel type: a new one is one file and one line here. */
-export const CHANNELS = { email, webhook, pagerduty, alertmanager } as const
+const TABLE = { email, webhook, pagerduty, alertmanager, slack }
 
-export type ChannelType = keyof typeof CHANNELS
+type Table = typeof TABLE
+type SchemaOf<T extends keyof Table> = ReturnType<Table[T]['schema']>
+
+/**
+ * Every channel type: a new one is one file and one line in `TABLE`. The
+ * alerting schema's union, the config types and `createChannel` all follow
+ * from it. Typed as a mapped type so that `CHANNELS[config.type]` and the
+ * config stay correlated (TypeScript 4.6 "correlated unions") without a switch.
+ */
+export const CHANNELS: { readonly [T in keyof Table]: ChannelDefinition<SchemaOf<T>> } = TABLE
+
+export type ChannelType = keyof Table
+
+/** The entry of one channel type in alerting.yaml, as loaded. */
+export type ChannelConfigOf<T extends ChannelType> = z.output<SchemaOf<T>>
 
 /** One channel's entry of alerting.yaml, as loaded. */
-export type AnyChannelConfig = EmailConfig | WebhookConfig | PagerDutyConfig | AlertmanagerConfig
+export type AnyChannelConfig = { [T in ChannelType]: ChannelConfigOf<T> }[ChannelType]
+
+/** The schema of every channel type, for `z.discriminatedUnion('type', …)`, in table order. */
+export function channelSchemas(context: TemplateContext): [SchemaOf<ChannelType>, ...SchemaOf<ChannelType>[]] {
+  const [first, ...rest] = (Object.keys(CHANNELS) as ChannelType[]).map((type) => CHANNELS[type].schema(context))
+  if (!first) throw new Error('bug: no channel types')
+  return [first, ...rest]
+}
+
+function definitionOf<T extends ChannelType>(type: T): ChannelDefinition<SchemaOf<T>> {
+  return CHANNELS[type]
+}
 
 /**
- * `CHANNELS[config.type].create(config, deps)`, typed: TypeScript cannot
- * narrow the table lookup and the config together, so each type is spelled out.
+ * The channel of one config entry, with its name, type and timeout, and every
+ * notification masked (free text can quote a secret) before the channel sees
+ * it: done here once, not in each channel.
  */
-export function createChannel(config: AnyChannelConfig, deps: ChannelDeps): Channel {
-  switch (config.type) {
-    case 'email':
-      return CHANNELS.email.create(config, deps)
-    case 'webhook':
-      return CHANNELS.webhook.create(config, deps)
-    case 'pagerduty':
-      return CHANNELS.pagerduty.create(config, deps)
-    case 'alertmanager':
-      return CHANNELS.alertmanager.create(config, deps)
+export function createChannel<T extends ChannelType>(config: ChannelConfigOf<T>, deps: ChannelDeps): Channel {
+  const type = config.type as T
+  const core = definitionOf(type).create(config, deps)
+  const mask = (notification: Notification) => maskNotification(notification, deps.secrets)
+  return {
+    name: deps.name,
+    type,
+    timeoutMs: config.timeout,
+    events: core.events,
+    ...(core.levelTriggered === undefined ? {} : { levelTriggered: core.levelTriggered }),
+    send: (notification, signal) => core.send(mask(notification), signal),
+    ...(core.resume ? { resume: (firing: readonly Notification[]) => core.resume?.(firing.map(mask)) } : {}),
+    ...(core.close ? { close: () => core.close?.() ?? Promise.resolve() } : {}),
   }
 }
 
 /**
- * Where a channel's notifications land: the part of its configuration that
- * makes it another channel when it changes (another PagerDuty service,
- * another URL, other recipients, other Alertmanager labels). Credentials and
- * timings are left out, so rotating a password or token is not a new channel
- * and pages nobody again.
+ * A channel is its name and this hash of its destination (each channel's
+ * `destination`): an open incident remembers which destination it paged, so
+ * a reload that points the name elsewhere never sends the resolve to a
+ * service that never saw the firing. sha256, first 16 hex digits: stored in
+ * the state file in place of the routing key or URL, which it does not reveal.
  */
-export function channelDestination(config: AnyChannelConfig): unknown {
-  switch (config.type) {
-    case 'email':
-      return { type: config.type, host: config.smtp.host, port: config.smtp.port ?? null, to: [...config.to].sort() }
-    case 'webhook':
-      return { type: config.type, url: config.url }
-    case 'pagerduty':
-      return { type: config.type, url: config.url, routingKey: config.routingKey }
-    case 'alertmanager':
-      return { type: config.type, url: [...config.url].sort(), labels: sortedEntries(config.labels) }
-  }
-}
-
-/**
- * A channel is its name and this hash of its destination: an open incident
- * remembers which destination it paged, so a reload that points the name
- * elsewhere never sends the resolve to a service that never saw the firing.
- * sha256, first 16 hex digits: stored in the state file in place of the
- * routing key or URL, which it does not reveal.
- */
-export function channelHash(config: AnyChannelConfig): string {
+export function channelHash<T extends ChannelType>(config: ChannelConfigOf<T>): string {
+  const type = config.type as T
   return createHash('sha256')
-    .update(JSON.stringify(channelDestination(config)))
+    .update(JSON.stringify({ type, ...definitionOf(type).destination(config) }))
     .digest('hex')
     .slice(0, 16)
-}
-
-function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
-  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }

@@ -3,9 +3,9 @@ import { hostname } from 'node:os'
 import * as z from 'zod'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
-import type { Channel, ChannelDefinition, SendResult } from '../channel.ts'
+import type { ChannelDefinition, SendResult } from '../channel.ts'
 import type { Notification } from '../notification.ts'
-import { channelCommonFields, EVENT_LABEL, maskNotification, truncate } from './common.ts'
+import { channelCommonFields, EVENT_LABEL, httpUrl, truncate } from './common.ts'
 import { type PostOptions, postJson } from './http.ts'
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue'
@@ -18,13 +18,17 @@ const MAX_DEDUP_KEY_CHARS = 255
 function schema(context: TemplateContext) {
   const Text = envString(context)
   return z.strictObject({
-    type: z.literal('pagerduty'),
+    type: z.literal('pagerduty').meta({
+      description: 'PagerDuty Events API v2: `trigger`, then `resolve` with the same `dedup_key` (stable across restarts).',
+    }),
     ...channelCommonFields,
-    routingKey: Text.pipe(z.string().min(1, 'routingKey is empty')),
-    /** Override of the Events API v2 endpoint. @defaultValue https://events.pagerduty.com/v2/enqueue */
-    url: Text.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).default(PAGERDUTY_EVENTS_URL),
-    /** @defaultValue critical */
-    severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
+    routingKey: Text.pipe(z.string().min(1, 'routingKey is empty')).meta({
+      description: 'The integration’s routing key; use `{{ env.NAME }}`.',
+    }),
+    url: Text.pipe(httpUrl())
+      .default(PAGERDUTY_EVENTS_URL)
+      .meta({ description: 'Override of the Events API endpoint. Default: https://events.pagerduty.com/v2/enqueue.' }),
+    severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical').meta({ description: 'The event severity.' }),
   })
 }
 
@@ -90,9 +94,9 @@ export function pagerDutyEvent(config: PagerDutyConfig, n: Notification, action:
  * open; only the trigger decides the outcome.
  */
 export const pagerduty: ChannelDefinition<ReturnType<typeof schema>> = {
-  type: 'pagerduty',
   schema,
-  create(config, deps): Channel {
+  destination: (config) => ({ url: config.url, routingKey: config.routingKey }),
+  create(config, deps) {
     const options = (signal: AbortSignal): PostOptions => ({
       fetch: deps.fetch ?? fetch,
       secrets: deps.secrets,
@@ -102,11 +106,8 @@ export const pagerduty: ChannelDefinition<ReturnType<typeof schema>> = {
     const post = (n: Notification, action: 'trigger' | 'resolve', signal: AbortSignal): Promise<SendResult> =>
       postJson(config.url, pagerDutyEvent(config, n, action), options(signal))
     return {
-      name: deps.name,
-      type: 'pagerduty',
       events: new Set(['firing', 'resolved', 'test']),
-      async send(notification, signal) {
-        const n = maskNotification(notification, deps.secrets)
+      async send(n, signal) {
         switch (n.event) {
           case 'firing':
           case 'reminder':

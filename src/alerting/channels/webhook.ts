@@ -1,19 +1,22 @@
 import * as z from 'zod'
 import type { TemplateContext } from '../../config/template.ts'
 import { envString } from '../../config/template.ts'
-import type { Channel, ChannelDefinition } from '../channel.ts'
+import type { ChannelDefinition } from '../channel.ts'
 import type { Notification } from '../notification.ts'
-import { channelCommonFields, maskNotification } from './common.ts'
+import { channelCommonFields, httpUrl } from './common.ts'
 import { postJson } from './http.ts'
 
 function schema(context: TemplateContext) {
   const Text = envString(context)
   return z.strictObject({
-    type: z.literal('webhook'),
+    type: z.literal('webhook').meta({
+      description: 'A JSON POST to any URL: `{ event, probe, consecutiveFailures, since, summary, error, labels, … }`.',
+    }),
     ...channelCommonFields,
-    url: Text.pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })),
-    /** Extra request headers, e.g. an authorization token. */
-    headers: z.record(z.string(), Text).default({}),
+    url: Text.pipe(httpUrl()).meta({
+      description: 'The http(s) URL; may come from `{{ env.NAME }}` (a secret).',
+    }),
+    headers: z.record(z.string(), Text).default({}).meta({ description: 'Extra request headers, e.g. an authorization token.' }),
   })
 }
 
@@ -56,16 +59,14 @@ export function webhookPayload(n: Notification): WebhookPayload {
  * so each request carries `Idempotency-Key: <id>` for the receiver to dedupe.
  */
 export const webhook: ChannelDefinition<ReturnType<typeof schema>> = {
-  type: 'webhook',
   schema,
-  create(config, deps): Channel {
+  destination: (config) => ({ url: config.url }),
+  create(config, deps) {
     const fetchFn = deps.fetch ?? fetch
     return {
-      name: deps.name,
-      type: 'webhook',
       events: new Set(['firing', 'resolved', 'reminder', 'test']),
       send(notification, signal) {
-        const payload = webhookPayload(maskNotification(notification, deps.secrets))
+        const payload = webhookPayload(notification)
         return postJson(config.url, payload, {
           fetch: fetchFn,
           secrets: deps.secrets,

@@ -1,12 +1,12 @@
 import { once } from 'node:events'
-import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Channel } from '../../../src/alerting/channel.ts'
-import { email } from '../../../src/alerting/channels/email.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
-import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from '../../support/smtp-sink.ts'
+import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -42,7 +42,7 @@ function channel(port: number, entry: Record<string, unknown> = {}): Channel {
     timeout: '2s',
     ...entry,
   })
-  const c = email.create(config, deps(secrets))
+  const c = createChannel(config, deps(secrets))
   cleanups.push(async () => c.close?.())
   return c
 }
@@ -155,7 +155,7 @@ describe('email channel', () => {
       },
       { WRONG: 'wrong-password-123' },
     )
-    const c = email.create(config, deps(secrets))
+    const c = createChannel(config, deps(secrets))
     const result = await c.send(notification(), noSignal())
     await c.close?.()
     expect(result).toMatchObject({ ok: false, retryable: false })

@@ -2,11 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ChannelDeps } from '../../../src/alerting/channel.ts'
-import type { AlertmanagerConfig } from '../../../src/alerting/channels/alertmanager.ts'
-import type { EmailConfig } from '../../../src/alerting/channels/email.ts'
-import { CHANNELS, type ChannelType } from '../../../src/alerting/channels/index.ts'
-import type { PagerDutyConfig } from '../../../src/alerting/channels/pagerduty.ts'
-import type { WebhookConfig } from '../../../src/alerting/channels/webhook.ts'
+import { CHANNELS, type ChannelConfigOf, type ChannelType } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
 import { SecretMask } from '../../../src/config/secrets.ts'
 import { silentLogger } from '../../../src/log.ts'
@@ -40,21 +36,14 @@ export function notification(overrides: Partial<Notification> = {}): Notificatio
  * A channel config parsed through its real schema with `ENV` as the
  * environment, so the secret mask knows every value, as after a real load.
  */
-interface ConfigOf {
-  email: EmailConfig
-  webhook: WebhookConfig
-  pagerduty: PagerDutyConfig
-  alertmanager: AlertmanagerConfig
-}
-
 export function loadChannel<T extends ChannelType>(
   type: T,
   entry: Record<string, unknown>,
   env: Record<string, string> = {},
-): { config: ConfigOf[T]; secrets: SecretMask } {
+): { config: ChannelConfigOf<T>; secrets: SecretMask } {
   const secrets = new SecretMask()
   const schema = CHANNELS[type].schema({ env: { ...ENV, ...env }, secrets })
-  return { config: schema.parse({ type, ...entry }) as ConfigOf[T], secrets }
+  return { config: schema.parse({ type, ...entry }) as ChannelConfigOf<T>, secrets }
 }
 
 export function deps(secrets: SecretMask, extra: Partial<ChannelDeps> = {}): ChannelDeps {

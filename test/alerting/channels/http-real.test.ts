@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type AlertmanagerChannel, alertmanager } from '../../../src/alerting/channels/alertmanager.ts'
-import { pagerduty } from '../../../src/alerting/channels/pagerduty.ts'
-import { webhook } from '../../../src/alerting/channels/webhook.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
 import { deps, ENV, loadChannel, noSignal, notification, startServer } from './helpers.ts'
 
 /** Each HTTP channel against real node:http servers on 127.0.0.1: timeouts, aborts and sockets are real here. */
@@ -18,7 +17,7 @@ async function server(handler: Parameters<typeof startServer>[0]) {
 
 function webhookTo(url: string, timeout = '10s') {
   const { config, secrets } = loadChannel('webhook', { url, timeout })
-  return webhook.create(config, deps(secrets))
+  return createChannel(config, deps(secrets))
 }
 
 /** A port nothing listens on: a server's, after it closed. */
@@ -87,7 +86,7 @@ describe('HTTP channels on real sockets', () => {
       res.end('{"status":"success","message":"Event processed","dedup_key":"inc1234"}')
     })
     const { config, secrets } = loadChannel('pagerduty', { routingKey: '{{ env.PD_ROUTING_KEY }}', url: `${s.url}/v2/enqueue` })
-    expect(await pagerduty.create(config, deps(secrets)).send(notification(), noSignal())).toEqual({ ok: true })
+    expect(await createChannel(config, deps(secrets)).send(notification(), noSignal())).toEqual({ ok: true })
     const [request] = s.received
     expect(request).toMatchObject({ method: 'POST', url: '/v2/enqueue' })
     expect(request?.headers).toMatchObject({ 'content-type': 'application/json', 'user-agent': 'smokeprobe' })
@@ -101,7 +100,7 @@ describe('HTTP channels on real sockets', () => {
   it('pagerduty: a hanging endpoint settles at the timeout, without the routing key in the reason', async () => {
     const s = await server(() => {})
     const { config, secrets } = loadChannel('pagerduty', { routingKey: '{{ env.PD_ROUTING_KEY }}', url: s.url, timeout: '200ms' })
-    expect(await pagerduty.create(config, deps(secrets)).send(notification(), noSignal())).toEqual({
+    expect(await createChannel(config, deps(secrets)).send(notification(), noSignal())).toEqual({
       ok: false,
       retryable: true,
       reason: 'timed out after 200ms',

@@ -2,7 +2,8 @@ import { hostname } from 'node:os'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { dedupKey, PAGERDUTY_EVENTS_URL, pagerduty } from '../../../src/alerting/channels/pagerduty.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
+import { dedupKey, PAGERDUTY_EVENTS_URL } from '../../../src/alerting/channels/pagerduty.ts'
 import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
 
 const server = setupServer()
@@ -14,7 +15,7 @@ const ACCEPTED = () => HttpResponse.json({ status: 'success', message: 'Event pr
 
 function channel(entry: Record<string, unknown> = {}) {
   const { config, secrets } = loadChannel('pagerduty', { routingKey: '{{ env.PD_ROUTING_KEY }}', ...entry })
-  return pagerduty.create(config, deps(secrets))
+  return createChannel(config, deps(secrets))
 }
 
 /** A fake Events API v2 at `url`: records each event and answers with the next of `answers` (the last repeats). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { webhook } from '../../../src/alerting/channels/webhook.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
 import { createDelivery } from '../../../src/alerting/delivery.ts'
 import { captureLogger, until } from '../fakes.ts'
 import { deps, loadChannel, notification, startServer } from './helpers.ts'
@@ -23,12 +23,11 @@ describe('Retry-After from a real endpoint', () => {
     })
     cleanups.push(s.close)
     const { config, secrets } = loadChannel('webhook', { url: `${s.url}/hook`, timeout: '2s' })
-    const channel = webhook.create(config, deps(secrets, { name: 'chat' }))
+    const channel = createChannel(config, deps(secrets, { name: 'chat' }))
     const { logger } = captureLogger()
     const results: string[] = []
     const delivery = createDelivery({
       channels: new Map([['chat', channel]]),
-      timeouts: new Map([['chat', 2_000]]),
       logger,
       persist: () => {},
       onResult: (_channel, event, result) => void results.push(`${event}:${result}`),

@@ -1,7 +1,7 @@
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { webhook } from '../../../src/alerting/channels/webhook.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
 import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
 
@@ -18,7 +18,7 @@ function channel() {
     headers: { authorization: 'Bearer {{ env.WEBHOOK_TOKEN }}', 'x-team': 'storefront' },
     timeout: '2s',
   })
-  return webhook.create(config, deps(secrets))
+  return createChannel(config, deps(secrets))
 }
 
 /** Answers every POST to the hook with `answer` and records what arrived. */
@@ -71,7 +71,7 @@ describe('webhook channel', () => {
   it('a configured Idempotency-Key header cannot replace the notification id', async () => {
     const { config, secrets } = loadChannel('webhook', { url: HOOK, headers: { 'Idempotency-Key': 'fixed' } })
     const requests = capture()
-    await webhook.create(config, deps(secrets)).send(notification(), noSignal())
+    await createChannel(config, deps(secrets)).send(notification(), noSignal())
     expect(requests[0]?.headers.get('idempotency-key')).toBe('inc1234-firing')
   })
 
@@ -136,7 +136,7 @@ describe('webhook channel', () => {
 
   it('a header value that cannot be sent is a configuration error, not retried', async () => {
     const { config, secrets } = loadChannel('webhook', { url: HOOK, headers: { 'x-bad': 'line\nbreak' } })
-    const result = await webhook.create(config, deps(secrets)).send(notification(), noSignal())
+    const result = await createChannel(config, deps(secrets)).send(notification(), noSignal())
     expect(result).toMatchObject({ ok: false, retryable: false })
     expect(result.ok || result.reason).toMatch(/^invalid request: /)
   })
