@@ -156,10 +156,10 @@ export const ProbeRecordSchema = z.object({
   labels: z.record(z.string(), z.string()),
   // A bare name is a file from before destination hashes were stored: hash unknown.
   paged: z.array(
-    z.union([
-      z.string().transform((name): PagedChannel => ({ name, hash: null })),
-      z.object({ name: z.string(), hash: z.string().min(1).nullable() }),
-    ]),
+    z
+      .union([z.string().transform((name) => ({ name, hash: null })), z.object({ name: z.string(), hash: z.string().min(1).nullable() })])
+      // One output type, not a union of two alike: the type test compares it exactly.
+      .transform((paged): PagedChannel => paged),
   ),
   state: AlertStateSchema,
   // Absent in files written before the id was stored.

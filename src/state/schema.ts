@@ -26,9 +26,9 @@ export interface Versioned<T> {
 /** The current body, or what is wrong with it in words that finish "<label> <path> …". */
 export function decode<T>(spec: Versioned<T>, version: unknown, body: unknown): { ok: true; data: T } | { ok: false; problem: string } {
   let current = body
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version > spec.version || !migratable(spec, version))
-    return { ok: false, problem: `has version ${JSON.stringify(version)}, expected ${spec.version}` }
-  for (let from = version; from < spec.version; from++) {
+  const problem = versionProblem(spec, version)
+  if (problem) return { ok: false, problem }
+  for (let from = version as number; from < spec.version; from++) {
     try {
       current = spec.migrations![from]!(current)
     } catch (err) {
@@ -39,6 +39,12 @@ export function decode<T>(spec: Versioned<T>, version: unknown, body: unknown): 
   if (parsed.success) return { ok: true, data: parsed.data }
   const issue = parsed.error.issues[0]
   return { ok: false, problem: `does not match the expected shape (${issue?.path.join('.') || '<root>'}: ${issue?.message})` }
+}
+
+/** Why a file of this version cannot be read by this code, or null. */
+export function versionProblem(spec: Versioned<unknown>, version: unknown): string | null {
+  if (typeof version === 'number' && Number.isSafeInteger(version) && version <= spec.version && migratable(spec, version)) return null
+  return `has version ${JSON.stringify(version)}, expected ${spec.version}`
 }
 
 /** Every step from `version` up to the current one has a migration. */
