@@ -1,12 +1,14 @@
 /**
  * The file-system steps every file in the state directory shares: an atomic
  * replace, a load that tells "nothing there" from "there but unreadable",
- * setting a bad file aside, and error texts that read the same every time
- * (README "Alerting": a write failure's cause is logged once).
+ * setting a bad file aside, error texts that read the same every time, and
+ * the reporting of each write (README "Alerting": a write failure's cause is
+ * logged once).
  */
 import { randomBytes } from 'node:crypto'
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import type { Logger } from '../log.ts'
 
 /**
  * The file exists but cannot be read (a directory, a dangling symlink, EACCES,
@@ -146,5 +148,32 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: it exists, it is just not ours to signal.
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * How a write of a state file reports its outcome: every attempt goes to the
+ * caller's `onWrite` (the daemon counts failures in the one metric
+ * `probe_state_write_failures_total` and lists the cause on `/readyz`), and
+ * the cause is logged once, once more when it changes, and once when writes
+ * succeed again — a full disk must not log every run (README "Alerting",
+ * "State write failures").
+ */
+export interface WriteReporting {
+  /** After every write attempt (coalesced saves share one), with its error or null. */
+  readonly onWrite?: (error: string | null) => void
+  /** Where a new cause, and the recovery, are logged. */
+  readonly logger?: Logger
+}
+
+/** `label` names the file in the log messages, e.g. `alert state`: "cannot write alert state". */
+export function writeReporter(label: string, path: string, options: WriteReporting): (error: string | null) => void {
+  let last: string | null = null
+  return (error) => {
+    options.onWrite?.(error)
+    if (error === last) return
+    if (error) options.logger?.error({ path, reason: error }, `cannot write ${label}`)
+    else options.logger?.info({ path }, `${label} written again`)
+    last = error
   }
 }

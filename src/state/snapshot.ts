@@ -6,8 +6,16 @@
  * into one write of the newest data, so a burst of changes costs two writes.
  */
 import { join } from 'node:path'
-import { type Unreadable, readStateFile, removeStaleTemps, setAside, writeAtomic, errorText } from './fs.ts'
-import { type WriteReporting, writeReporter } from './report.ts'
+import {
+  errorText,
+  readStateFile,
+  removeStaleTemps,
+  setAside,
+  type Unreadable,
+  type WriteReporting,
+  writeAtomic,
+  writeReporter,
+} from './fs.ts'
 import { decode, type Versioned } from './schema.ts'
 
 export interface SnapshotSpec<T extends object> extends Versioned<T>, WriteReporting {
