@@ -73,11 +73,10 @@ export interface Alerter {
 export function createAlerter(deps: AlerterDeps): Alerter {
   const now = deps.now ?? (() => new Date())
   const { logger, location } = deps
-  const store = createStore(deps.stateDir, { onWrite: deps.onStateWrite })
+  const store = createStore(deps.stateDir, { onWrite: deps.onStateWrite, logger })
   const records = new Map<string, ProbeRecord>()
   let channels = deps.channels
   let identities: ReadonlyMap<string, string> = deps.channelIdentities ?? new Map()
-  let lastSaveError: string | null = null
 
   const delivery = createDelivery({
     channels,
@@ -124,9 +123,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   }
 
   /**
-   * A failed write is logged once per distinct cause (the store names it
-   * without the temp file's random name); the state stays in memory and the
-   * next change retries.
+   * A failed write is logged once per distinct cause (by the store); the
+   * state stays in memory and the next change retries.
    */
   async function save(): Promise<void> {
     const data = snapshot()
@@ -135,11 +133,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       for (const entry of data.outbox) pending.set(entry.channel, (pending.get(entry.channel) ?? 0) + 1)
       deps.onPending(pending)
     }
-    const { error } = await store.save(data)
-    if (error === lastSaveError) return
-    if (error) logger.error({ path: store.path, reason: error }, 'cannot write alert state')
-    else logger.info({ path: store.path }, 'alert state written again')
-    lastSaveError = error
+    await store.save(data)
   }
 
   function subject(name: string, record: ProbeRecord): NotificationSubject {

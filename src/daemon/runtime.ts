@@ -6,7 +6,7 @@
 import { type Alerter, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
-import { StateUnreadableError } from '../alerting/store.ts'
+import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'

@@ -7,6 +7,9 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { describeError as describe, processAlive } from './fs.ts'
+
+export { processAlive }
 
 export const LOCK_FILE = 'smokeprobe.lock'
 
@@ -16,22 +19,6 @@ export type LockResult =
   | { readonly kind: 'held'; readonly path: string; readonly pid: number; readonly message: string }
   /** The lock file could not be created (a read-only or full directory): run on, without the lock. */
   | { readonly kind: 'unavailable'; readonly path: string; readonly reason: string }
-
-/**
- * Whether a process with this pid runs now. Our own pid counts as not
- * running: in a container every start is pid 1, so a lock holding our pid
- * was left by the process before us.
- */
-export function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Takes the lock on `dir` (creating the directory). Bounded: a stale lock
@@ -87,9 +74,4 @@ async function holder(path: string): Promise<number | null> {
 /** Removes the lock only while it is still ours: a takeover after we were presumed dead is not undone. */
 async function release(path: string): Promise<void> {
   if ((await holder(path)) === process.pid) await rm(path, { force: true }).catch(() => undefined)
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  return e.code ? `${e.code} (${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')})` : String(err)
 }

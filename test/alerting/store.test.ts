@@ -3,9 +3,27 @@ import { spawnSync } from 'node:child_process'
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import * as z from 'zod'
 import { BUILTIN_POLICY } from '../../src/config/alert-policy.ts'
-import { createStore, EMPTY_ALERTS, policyHash, STATE_FILE, StateUnreadableError, type StoredAlerts } from '../../src/alerting/store.ts'
+import type { OutboxEntry } from '../../src/alerting/delivery.ts'
+import type { Notification } from '../../src/alerting/notification.ts'
+import type { AlertState } from '../../src/alerting/state.ts'
+import {
+  type AlertStateSchema,
+  createStore,
+  EMPTY_ALERTS,
+  type NotificationSchema,
+  OutboxEntrySchema,
+  type ProbeRecord,
+  ProbeRecordSchema,
+  policyHash,
+  STATE_FILE,
+  StateUnreadableError,
+  type StoredAlerts,
+  type StoredAlertsSchema,
+} from '../../src/alerting/store.ts'
+import { createSnapshot } from '../../src/state/snapshot.ts'
 import { notification } from './fakes.ts'
 
 let dir: string
@@ -237,6 +255,69 @@ describe('store', () => {
     expect(warning).toBeNull()
     expect(data).toEqual(DATA)
     expect((await readdir(dir)).sort()).toEqual([inFlight, STATE_FILE])
+  })
+})
+
+/** Readonly-ness aside (zod's output is mutable), the same type: every key, optional or not, with the same value type. */
+type DeepMutable<T> = T extends readonly (infer E)[]
+  ? DeepMutable<E>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
+    : T
+
+describe('persisted shapes are their types', () => {
+  it('each schema outputs exactly its TypeScript type, so no field is dropped on restart (checked by tsc)', () => {
+    expectTypeOf<DeepMutable<z.output<typeof StoredAlertsSchema>>>().toEqualTypeOf<DeepMutable<StoredAlerts>>()
+    expectTypeOf<DeepMutable<z.output<typeof ProbeRecordSchema>>>().toEqualTypeOf<DeepMutable<ProbeRecord>>()
+    expectTypeOf<DeepMutable<z.output<typeof AlertStateSchema>>>().toEqualTypeOf<DeepMutable<AlertState>>()
+    expectTypeOf<DeepMutable<z.output<typeof OutboxEntrySchema>>>().toEqualTypeOf<DeepMutable<OutboxEntry>>()
+    expectTypeOf<DeepMutable<z.output<typeof NotificationSchema>>>().toEqualTypeOf<DeepMutable<Notification>>()
+    // The check bites: a field added to the type (even an optional one) and not to the schema is a type error.
+    // @ts-expect-error muted is in the type, not in the schema
+    expectTypeOf<DeepMutable<z.output<typeof ProbeRecordSchema>>>().toEqualTypeOf<DeepMutable<ProbeRecord & { muted?: boolean }>>()
+  })
+
+  it('round-trips every field of every state kind', async () => {
+    const failure = { step: 'read', kind: 'timeout', reason: 'timeout', message: 'read: timed out after 5s' } as const
+    const open = {
+      since: '2026-03-01T10:00:00.000Z',
+      failedRuns: 6,
+      lastFailure: failure,
+      lastNotifiedAt: '2026-03-01T10:04:00.000Z',
+      reminders: 2,
+    }
+    const states: AlertState[] = [
+      { kind: 'ok' },
+      { kind: 'failing', since: '2026-03-01T10:00:00.000Z', failures: 2, lastFailure: failure },
+      { kind: 'firing', failures: 6, ...open },
+      { kind: 'recovering', successes: 1, ...open },
+    ]
+    const record = DATA.probes['items-crud']!
+    const data: StoredAlerts = {
+      probes: Object.fromEntries(states.map((state, i) => [`p${i}`, { ...record, state }])),
+      outbox: [{ ...DATA.outbox[0]!, identity: 'fedcba9876543210', notification: notification({ location: 'eu-west-1' }) }],
+    }
+    await createStore(dir).save(data)
+    expect(await createStore(dir).load()).toEqual({ data, warning: null })
+  })
+
+  it('a later version reads the current v1 file through a migration', async () => {
+    // What a v2 might do: rename `outbox` to `pending`. The v1 file is written by today's store.
+    await createStore(dir).save(DATA)
+    const V2 = z.object({ probes: z.record(z.string(), ProbeRecordSchema), pending: z.array(OutboxEntrySchema) })
+    const v2 = createSnapshot(dir, {
+      name: STATE_FILE,
+      label: 'alert state',
+      version: 2,
+      schema: V2,
+      migrations: { 1: (body) => ({ probes: (body as StoredAlerts).probes, pending: (body as StoredAlerts).outbox }) },
+      empty: { probes: {}, pending: [] } as z.output<typeof V2>,
+      unreadable: 'refuse',
+    })
+    const v1: unknown = { probes: DATA.probes, pending: DATA.outbox }
+    expect(await v2.load()).toEqual({ data: v1, warning: null })
+    await v2.save((await v2.load()).data)
+    expect(JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')).version).toBe(2)
   })
 })
 
