@@ -74,21 +74,12 @@ export class AlertmanagerChannel implements Channel {
   async send(notification: Notification, signal: AbortSignal): Promise<SendResult> {
     const n = maskNotification(notification, this.#deps.secrets)
     const now = Date.now()
-    switch (n.event) {
-      case 'test':
-        return this.#post([testAlert(n, this.#config.labels)], signal)
-      case 'firing':
-      case 'reminder':
-        this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
-        break
-      case 'resolved': {
-        // A resolve that arrives after the probe fired again belongs to the older incident.
-        const current = this.#entries.get(keyOf(n))
-        if (current && current.notification.since > n.since) return { ok: true }
-        this.#entries.set(keyOf(n), { notification: n, keepUntil: now + RESOLVED_RETENTION_MS })
-        break
-      }
-    }
+    if (n.event === 'test') return this.#post([testAlert(n, this.#config.labels)], signal)
+    // Delivery orders per incident, not per probe: after an outage an older incident's firing or
+    // resolve may arrive after a newer incident's firing. It says nothing about the alert any more.
+    if (this.#superseded(n)) return { ok: true }
+    const keepUntil = n.event === 'resolved' ? now + RESOLVED_RETENTION_MS : null
+    this.#entries.set(keyOf(n), { notification: n, keepUntil })
     this.#startTimer()
     return this.#post([this.#alertOf(this.#entries.get(keyOf(n))!, now)], signal)
   }
@@ -98,7 +89,7 @@ export class AlertmanagerChannel implements Channel {
     for (const notification of firing) {
       if (notification.event !== 'firing' && notification.event !== 'reminder') continue
       const n = maskNotification(notification, this.#deps.secrets)
-      this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
+      if (!this.#superseded(n)) this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
     }
     if (this.#entries.size === 0) return
     this.#startTimer()
@@ -127,6 +118,16 @@ export class AlertmanagerChannel implements Channel {
     if (this.#entries.size === 0) return this.#stopTimer()
     const alerts = [...this.#entries.values()].map((entry) => this.#alertOf(entry, now))
     await this.#post(alerts, this.#closed.signal)
+  }
+
+  /**
+   * The channel holds one alert per probe and location, and a probe's
+   * incidents follow each other: the one that started later is the current
+   * one, whatever order their notifications arrive in.
+   */
+  #superseded(n: Notification): boolean {
+    const current = this.#entries.get(keyOf(n))
+    return current !== undefined && current.notification.since > n.since
   }
 
   #alertOf(entry: Entry, now: number): AlertmanagerAlert {

@@ -146,4 +146,19 @@ describe('alertmanager channel', () => {
     expect(batches[1]?.[0]?.startsAt).toBe('2026-01-01T11:00:00.000Z')
     expect(Date.parse(batches[1]?.[0]?.endsAt ?? '')).toBeGreaterThan(Date.now())
   })
+  it('an older incident delivered after the newer one fired (after an outage) neither replaces nor resolves it', async () => {
+    const batches = fakeAlertmanager()
+    const c = channel()
+    const newer = { since: '2026-01-01T11:00:00.000Z', incidentId: 'inc2', id: 'inc2-firing' }
+    await c.send(notification(newer), noSignal())
+    // The older incident's lane drains late: its firing, then its resolve.
+    expect(await c.send(notification(), noSignal())).toEqual({ ok: true })
+    const resolved = notification({ event: 'resolved', id: 'inc1234-resolved', at: '2026-01-01T10:30:00.000Z', error: null })
+    expect(await c.send(resolved, noSignal())).toEqual({ ok: true })
+    await c.resendNow()
+    expect(batches).toHaveLength(2)
+    const [alert] = batches[1] as [AlertmanagerAlert]
+    expect(alert.startsAt).toBe('2026-01-01T11:00:00.000Z')
+    expect(Date.parse(alert.endsAt)).toBeGreaterThan(Date.now())
+  })
 })
