@@ -8,9 +8,10 @@
  */
 import { type Alerter, createAlerter } from '../../src/alerting/alerter.ts'
 import type { Channel } from '../../src/alerting/channel.ts'
-import { AlertmanagerChannel } from '../../src/alerting/channels/alertmanager.ts'
-import { pagerduty } from '../../src/alerting/channels/pagerduty.ts'
-import { webhook } from '../../src/alerting/channels/webhook.ts'
+import { type AlertmanagerConfig, AlertmanagerChannel } from '../../src/alerting/channels/alertmanager.ts'
+import { channelHash } from '../../src/alerting/channels/index.ts'
+import { type PagerDutyConfig, pagerduty } from '../../src/alerting/channels/pagerduty.ts'
+import { type WebhookConfig, webhook } from '../../src/alerting/channels/webhook.ts'
 import { STATE_FILE } from '../../src/alerting/store.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import type { RunResult } from '../../src/probe/result.ts'
@@ -68,24 +69,38 @@ export function probeLabels(probe: string): Record<string, string> {
 
 const TIMEOUT_MS = 2_000
 
+type ChannelConfigs = {
+  readonly pd: PagerDutyConfig
+  readonly hook: WebhookConfig
+  readonly am: AlertmanagerConfig
+}
+
+/** Each channel's entry of alerting.yaml for this configuration: a variant change is a routingKey/url change. */
+function channelConfigs(config: DaemonConfig): ChannelConfigs {
+  return {
+    pd: { type: 'pagerduty', timeout: TIMEOUT_MS, routingKey: ROUTING_KEYS[config.variants.pd], url: PD_URL, severity: 'critical' },
+    hook: { type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} },
+    am: { type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} },
+  }
+}
+
 function buildChannels(config: DaemonConfig, fetchFn: typeof fetch): Map<string, Channel> {
   const { logger } = captureLogger()
   const deps = (name: string) => ({ name, logger, secrets: secretMask(), fetch: fetchFn })
+  const configs = channelConfigs(config)
   return new Map<string, Channel>([
-    [
-      'pd',
-      pagerduty.create(
-        { type: 'pagerduty', timeout: TIMEOUT_MS, routingKey: ROUTING_KEYS[config.variants.pd], url: PD_URL, severity: 'critical' },
-        deps('pd'),
-      ),
-    ],
-    ['hook', webhook.create({ type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} }, deps('hook'))],
-    [
-      'am',
-      new AlertmanagerChannel({ type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} }, deps('am')),
-    ],
+    ['pd', pagerduty.create(configs.pd, deps('pd'))],
+    ['hook', webhook.create(configs.hook, deps('hook'))],
+    ['am', new AlertmanagerChannel(configs.am, deps('am'))],
   ])
 }
+
+/** The channels' identities as the daemon derives them: name and `channelHash` of the config. */
+function identities(config: DaemonConfig): Map<string, string> {
+  return new Map(Object.entries(channelConfigs(config)).map(([name, channel]) => [name, channelHash(channel)]))
+}
+
+const timeouts = (channels: ReadonlyMap<string, Channel>) => new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS]))
 
 function alertProbes(config: DaemonConfig) {
   return config.present.map((name) => {
@@ -109,12 +124,14 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
   const alerter: Alerter = createAlerter({
     stateDir: dir,
     channels,
-    channelTimeouts: new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])),
+    channelTimeouts: timeouts(channels),
+    channelIdentities: identities(config),
     location: config.location,
     logger,
     now: () => new Date(Date.now()),
     random,
     retry: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
+    onNotification: (channel, event, result) => world.outcome(channel, event, result),
   })
   await alerter.load()
   await alerter.configure(alertProbes(config))
@@ -153,7 +170,7 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
           merged.set(name, fresh.get(name) as Channel)
         }
         channels = merged
-        alerter.setChannels(channels, new Map([...channels.keys()].map((name) => [name, TIMEOUT_MS])))
+        alerter.setChannels(channels, timeouts(channels), identities(next))
         await closeChannels(replaced)
       }
       current = next

@@ -17,6 +17,7 @@ import { CHANNEL_NAMES, type ChannelName, type Mode, memFs, type Variant, World 
 vi.mock('node:fs/promises', async () => {
   const { memFs: fs } = await import('./fault-world.ts')
   const api = {
+    lstat: fs.lstat.bind(fs),
     mkdir: fs.mkdir.bind(fs),
     open: fs.open.bind(fs),
     readdir: fs.readdir.bind(fs),
