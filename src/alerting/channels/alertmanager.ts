@@ -78,10 +78,20 @@ export class AlertmanagerChannel implements Channel {
     // Delivery orders per incident, not per probe: after an outage an older incident's firing or
     // resolve may arrive after a newer incident's firing. It says nothing about the alert any more.
     if (this.#superseded(n)) return { ok: true }
-    const keepUntil = n.event === 'resolved' ? now + RESOLVED_RETENTION_MS : null
-    this.#entries.set(keyOf(n), { notification: n, keepUntil })
+    const key = keyOf(n)
+    const previous = this.#entries.get(key)
+    const entry: Entry = { notification: n, keepUntil: n.event === 'resolved' ? now + RESOLVED_RETENTION_MS : null }
+    this.#entries.set(key, entry)
     this.#startTimer()
-    return this.#post([this.#alertOf(this.#entries.get(keyOf(n))!, now)], signal)
+    const result = await this.#post([this.#alertOf(entry, now)], signal)
+    // A firing refused for good is given up by the delivery, and the channel counts as not paged
+    // (it gets no resolve): re-sending it would keep the alert firing in Alertmanager forever.
+    if (!result.ok && !result.retryable && n.event !== 'resolved' && this.#entries.get(key) === entry) {
+      // Nothing of this incident is kept; an older incident's resolve still runs out its retention.
+      if (previous && previous.notification.since !== n.since) this.#entries.set(key, previous)
+      else this.#entries.delete(key)
+    }
+    return result
   }
 
   /** After a restart: what is still firing is re-sent at once, and then every interval. */

@@ -127,6 +127,16 @@ describe('alertmanager channel', () => {
     expect(await channel().send(notification(), noSignal())).toEqual({ ok: false, retryable: false, reason: 'HTTP 400' })
   })
 
+  it('a firing refused with a 4xx is not re-sent (it was given up, and the channel gets no resolve for it)', async () => {
+    fakeAlertmanager(AM, 400)
+    const c = channel()
+    expect(await c.send(notification(), noSignal())).toMatchObject({ ok: false, retryable: false })
+    server.resetHandlers()
+    const batches = fakeAlertmanager()
+    await c.resendNow()
+    expect(batches).toEqual([])
+  })
+
   it('masks an Alertmanager URL that came from the environment', async () => {
     fakeAlertmanager('http://am-1.test:9093', 500)
     fakeAlertmanager(`http://am-${ENV.SECRET_PATH}.test:9093`, 500)
