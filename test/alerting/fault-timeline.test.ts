@@ -282,6 +282,7 @@ async function runTimeline(timeline: Timeline): Promise<string[]> {
     const { steps } = timeline
     for (const [index, step] of steps.entries()) {
       world.step = index + 1
+      model.step = world.step
       switch (step.kind) {
         case 'run':
           for (let i = 0; i < step.times; i++) {
@@ -292,6 +293,7 @@ async function runTimeline(timeline: Timeline): Promise<string[]> {
           break
         case 'mode':
           world.modes.set(step.channel, step.mode)
+          model.mode(step.channel, step.mode.kind === 'up', world.step)
           break
         case 'advance':
           await vi.advanceTimersByTimeAsync(step.ms)
@@ -320,13 +322,18 @@ async function runTimeline(timeline: Timeline): Promise<string[]> {
     epilogueStart = performance.now()
     // Epilogue: every channel healthy, a reload (the chance to re-page), time to drain.
     world.step = steps.length + 1
-    for (const name of CHANNEL_NAMES) world.modes.set(name, { kind: 'up' })
+    model.step = world.step
+    for (const name of CHANNEL_NAMES) {
+      world.modes.set(name, { kind: 'up' })
+      model.mode(name, true, world.step)
+    }
     model.reload(config)
     await daemon.reload(config)
     await advance(2 * 60 * MINUTE)
     violations.push(...checkOpen(model, world, Date.now()))
     // Then every incident recovers, and everything settles.
     world.step = steps.length + 2
+    model.step = world.step
     for (let i = 0; i < 3; i++) {
       for (const probe of config.present) {
         await vi.advanceTimersByTimeAsync(MINUTE)
