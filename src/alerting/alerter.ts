@@ -136,8 +136,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     await store.save(data)
   }
 
+  /** An open incident is told under the location it fired under, even if `--location` changed since. */
   function subject(name: string, record: ProbeRecord): NotificationSubject {
-    return { probe: name, location, labels: record.labels }
+    return { probe: name, location: record.incidentLocation === undefined ? location : record.incidentLocation, labels: record.labels }
   }
 
   /**
@@ -329,7 +330,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       let paged = opened ? atCurrent(record.policy.channels) : record.paged
       // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
       const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
-      const deciding = { ...record, incidentId: incident }
+      const incidentLocation = opened ? location : record.incidentLocation
+      const deciding = { ...record, incidentId: incident, incidentLocation }
       const notifications = events.flatMap((event) => send(event, result.probe, deciding, paged) ?? [])
       // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again,
       // unless muted (that page waits for the first failure after the mute, as every other).
@@ -348,7 +350,11 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         paged = [...paged, ...unpaged]
       }
       const open = isFiring(state)
-      records.set(result.probe, { ...record, state, paged: open ? paged : [], incidentId: open ? incident : null })
+      const { incidentLocation: _closed, ...rest } = record
+      records.set(
+        result.probe,
+        open ? { ...rest, state, paged, incidentId: incident, incidentLocation } : { ...rest, state, paged: [], incidentId: null },
+      )
       // On disk before any attempt: a crash from here on redelivers after restart.
       await save()
       delivery.kick()

@@ -287,7 +287,11 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const addressed = identity === undefined ? (identities.get(channelName) ?? null) : identity
     const channel = route(channelName, addressed)?.channel
     const key = keyOf(channelName, addressed, notification.id)
-    if (!channel?.events.has(notification.event) || outbox.has(key)) return false
+    if (!channel?.events.has(notification.event)) return false
+    if (outbox.has(key)) {
+      undoAfter(key)
+      return false
+    }
     const at = iso(now())
     const entry: OutboxEntry = {
       channel: channelName,
@@ -303,6 +307,28 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     outbox.set(key, entry)
     staged.add(key)
     return true
+  }
+
+  /**
+   * The same notification queued again (its id is per incident and event),
+   * while newer events of its incident were queued behind it: a channel
+   * dropped and listed again (resolve, then firing) or the reverse, all
+   * while undelivered. The receiver is to end where the queued one leaves
+   * it, so what came after it is undone; skipping the repeat instead would
+   * leave the receiver in the state of the entry behind it (a firing after
+   * the incident's last resolve).
+   */
+  function undoAfter(key: string): void {
+    const entry = outbox.get(key) as OutboxEntry
+    const lane = laneOf(entry)
+    let after = false
+    for (const [other, queued] of outbox) {
+      if (other === key) after = true
+      else if (after && laneOf(queued) === lane) {
+        outbox.delete(other)
+        staged.delete(other)
+      }
+    }
   }
 
   /** A reminder not yet attempted says less than the newer event behind it. */

@@ -40,6 +40,13 @@ export interface ProbeRecord {
    * written before it was stored (then derived as at the firing).
    */
   readonly incidentId: string | null
+  /**
+   * The `--location` the open incident fired under: its reminders, resolve
+   * and Alertmanager re-sends keep it (the location label is part of the
+   * alert's identity there). Absent while no incident is open, and in a state
+   * file written before it was stored (then the current location).
+   */
+  readonly incidentLocation?: string | null
 }
 
 /** A channel an incident was paged to. `hash` null: unknown (a state file from before it was stored). */
@@ -164,6 +171,8 @@ export const ProbeRecordSchema = z.object({
   state: AlertStateSchema,
   // Absent in files written before the id was stored.
   incidentId: z.string().min(1).nullable().default(null),
+  // Absent in files written before it was stored.
+  incidentLocation: z.string().nullable().optional(),
 }) satisfies z.ZodType<ProbeRecord>
 
 export const OutboxEntrySchema = z.object({

@@ -422,9 +422,12 @@ describe('alerter', () => {
     expect([reminder?.incidentId, resolved?.incidentId]).toEqual([firing?.incidentId, firing?.incidentId])
     await until(() => pager.sent.length === 1, 'resolve on the pager')
     expect(pager.sent[0]?.incidentId).toBe(firing?.incidentId)
+    // Told under the location it fired under: Alertmanager's label set (location included) is the alert.
+    expect([reminder?.location, resolved?.location, pager.sent[0]?.location]).toEqual(['eu-1', 'eu-1', 'eu-1'])
     // The next incident is named under the new location.
     const [next] = await fail(second.alerter, 5)
     expect(next?.incidentId).toBe(incidentId('items-crud', 'eu-west-1', next?.since ?? ''))
+    expect(next?.location).toBe('eu-west-1')
   })
 
   it('a state file without a stored incident id resolves under the id derived as at the firing', async () => {

@@ -68,6 +68,24 @@ describe('delivery', () => {
     expect(h.persisted).toBeGreaterThan(0)
   })
 
+  it('an event queued again behind a newer one of its incident undoes the newer one (resolve, re-page, resolve while down)', async () => {
+    const pager = fakeChannel('pager')
+    const h = harness([pager])
+    h.delivery.enqueue('pager', FIRING)
+    h.delivery.kick()
+    await advance()
+    pager.respond = DOWN
+    // Dropped from the probe, listed again, then recovered: all while the channel is down.
+    h.delivery.enqueue('pager', RESOLVED)
+    h.delivery.enqueue('pager', FIRING)
+    h.delivery.enqueue('pager', RESOLVED)
+    h.delivery.kick()
+    expect(h.delivery.entries().map((e) => e.notification.event)).toEqual(['resolved'])
+    pager.respond = OK
+    await advance(60_000)
+    expect(pager.sent.map((n) => n.event)).toEqual(['firing', 'resolved'])
+  })
+
   it('holds enqueued entries until kick, so the caller can persist them first', async () => {
     const chat = fakeChannel('chat')
     const h = harness([chat])

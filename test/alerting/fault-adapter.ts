@@ -8,7 +8,7 @@
  */
 import { type Alerter, createAlerter } from '../../src/alerting/alerter.ts'
 import type { Channel } from '../../src/alerting/channel.ts'
-import { createChannel } from '../../src/alerting/channels/index.ts'
+import { type ChannelConfigOf, channelHash, createChannel } from '../../src/alerting/channels/index.ts'
 import { STATE_FILE } from '../../src/alerting/store.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import type { RunResult } from '../../src/probe/result.ts'
@@ -66,20 +66,35 @@ export function probeLabels(probe: string): Record<string, string> {
 
 const TIMEOUT_MS = 2_000
 
+type ChannelConfigs = {
+  readonly pd: ChannelConfigOf<'pagerduty'>
+  readonly hook: ChannelConfigOf<'webhook'>
+  readonly am: ChannelConfigOf<'alertmanager'>
+}
+
+/** Each channel's entry of alerting.yaml for this configuration: a variant change is a routingKey/url change. */
+function channelConfigs(config: DaemonConfig): ChannelConfigs {
+  return {
+    pd: { type: 'pagerduty', timeout: TIMEOUT_MS, routingKey: ROUTING_KEYS[config.variants.pd], url: PD_URL, severity: 'critical' },
+    hook: { type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} },
+    am: { type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} },
+  }
+}
+
 function buildChannels(config: DaemonConfig, fetchFn: typeof fetch): Map<string, Channel> {
   const { logger } = captureLogger()
   const deps = (name: string) => ({ name, logger, secrets: secretMask(), fetch: fetchFn })
+  const configs = channelConfigs(config)
   return new Map<string, Channel>([
-    [
-      'pd',
-      createChannel(
-        { type: 'pagerduty', timeout: TIMEOUT_MS, routingKey: ROUTING_KEYS[config.variants.pd], url: PD_URL, severity: 'critical' },
-        deps('pd'),
-      ),
-    ],
-    ['hook', createChannel({ type: 'webhook', timeout: TIMEOUT_MS, url: hookUrl(config.variants.hook), headers: {} }, deps('hook'))],
-    ['am', createChannel({ type: 'alertmanager', timeout: TIMEOUT_MS, url: [AM_URL], resendInterval: 60_000, labels: {} }, deps('am'))],
+    ['pd', createChannel(configs.pd, deps('pd'))],
+    ['hook', createChannel(configs.hook, deps('hook'))],
+    ['am', createChannel(configs.am, deps('am'))],
   ])
+}
+
+/** The channels' identities as the daemon derives them: name and `channelHash` of the config. */
+function identities(config: DaemonConfig): Map<string, string> {
+  return new Map(Object.entries(channelConfigs(config)).map(([name, channel]) => [name, channelHash(channel)]))
 }
 
 function alertProbes(config: DaemonConfig) {
@@ -104,11 +119,13 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
   const alerter: Alerter = createAlerter({
     stateDir: dir,
     channels,
+    channelIdentities: identities(config),
     location: config.location,
     logger,
     now: () => new Date(Date.now()),
     random,
     retry: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
+    onNotification: (channel, event, result) => world.outcome(channel, event, result),
   })
   await alerter.load()
   await alerter.configure(alertProbes(config))
@@ -147,7 +164,7 @@ export async function startDaemon(world: World, dir: string, config: DaemonConfi
           merged.set(name, fresh.get(name) as Channel)
         }
         channels = merged
-        alerter.setChannels(channels)
+        alerter.setChannels(channels, identities(next))
         await closeChannels(replaced)
       }
       current = next

@@ -49,6 +49,13 @@ export class MemFs {
     return [...this.files.keys()].filter((path) => dirname(path) === dir).map((path) => basename(path))
   }
 
+  async lstat(path: string): Promise<{ isFile: () => boolean; isDirectory: () => boolean }> {
+    const file = this.files.has(path)
+    const dir = !file && [...this.files.keys()].some((name) => name.startsWith(`${path}/`))
+    if (!file && !dir) throw fsError('ENOENT', path)
+    return { isFile: () => file, isDirectory: () => dir }
+  }
+
   async readFile(path: string, _encoding?: unknown): Promise<string> {
     const text = this.files.get(path)
     if (text === undefined) throw fsError('ENOENT', path)
@@ -112,9 +119,16 @@ export class World {
   /** Notifications a receiver refused with a 4xx: `${service} ${key|probe|since} ${event}`. */
   readonly rejected: { service: string; event: string; probe: string | null; since: string | null; key: string; step: number }[] = []
   readonly am = new Map<string, AmAlert>()
+  /** The alerter's `onNotification` counts (`probe_notifications_total`), by `${channel} ${event} ${result}`. */
+  readonly outcomes = new Map<string, number>()
   step = 0
   /** Requests any receiver got in this timeline. */
   requests = 0
+
+  outcome(channel: string, event: string, result: string): void {
+    const key = `${channel} ${event} ${result}`
+    this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1)
+  }
 
   /** A fetch for one daemon process; once `kill()`ed, the process reaches nobody. */
   fetchFor(): { fetch: typeof fetch; kill: () => void } {

@@ -81,30 +81,31 @@ export class AlertmanagerChannel implements ChannelCore {
 
   async send(n: Notification, signal: AbortSignal): Promise<SendResult> {
     const now = Date.now()
-    switch (n.event) {
-      case 'test':
-        return this.#post([testAlert(n, this.#config.labels)], signal)
-      case 'firing':
-      case 'reminder':
-        this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
-        break
-      case 'resolved': {
-        // A resolve that arrives after the probe fired again belongs to the older incident.
-        const current = this.#entries.get(keyOf(n))
-        if (current && current.notification.since > n.since) return { ok: true }
-        this.#entries.set(keyOf(n), { notification: n, keepUntil: now + RESOLVED_RETENTION_MS })
-        break
-      }
-    }
+    if (n.event === 'test') return this.#post([testAlert(n, this.#config.labels)], signal)
+    // Delivery orders per incident, not per probe: after an outage an older incident's firing or
+    // resolve may arrive after a newer incident's firing. It says nothing about the alert any more.
+    if (this.#superseded(n)) return { ok: true }
+    const key = keyOf(n)
+    const previous = this.#entries.get(key)
+    const entry: Entry = { notification: n, keepUntil: n.event === 'resolved' ? now + RESOLVED_RETENTION_MS : null }
+    this.#entries.set(key, entry)
     this.#startTimer()
-    return this.#post([this.#alertOf(this.#entries.get(keyOf(n))!, now)], signal)
+    const result = await this.#post([this.#alertOf(entry, now)], signal)
+    // A firing refused for good is given up by the delivery, and the channel counts as not paged
+    // (it gets no resolve): re-sending it would keep the alert firing in Alertmanager forever.
+    if (!result.ok && !result.retryable && n.event !== 'resolved' && this.#entries.get(key) === entry) {
+      // Nothing of this incident is kept; an older incident's resolve still runs out its retention.
+      if (previous && previous.notification.since !== n.since) this.#entries.set(key, previous)
+      else this.#entries.delete(key)
+    }
+    return result
   }
 
   /** After a restart: what is still firing is re-sent at once, and then every interval. */
   resume(firing: readonly Notification[]): void {
     for (const n of firing) {
       if (n.event !== 'firing' && n.event !== 'reminder') continue
-      this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
+      if (!this.#superseded(n)) this.#entries.set(keyOf(n), { notification: n, keepUntil: null })
     }
     if (this.#entries.size === 0) return
     this.#startTimer()
@@ -133,6 +134,16 @@ export class AlertmanagerChannel implements ChannelCore {
     if (this.#entries.size === 0) return this.#stopTimer()
     const alerts = [...this.#entries.values()].map((entry) => this.#alertOf(entry, now))
     await this.#post(alerts, this.#closed.signal)
+  }
+
+  /**
+   * The channel holds one alert per probe and location, and a probe's
+   * incidents follow each other: the one that started later is the current
+   * one, whatever order their notifications arrive in.
+   */
+  #superseded(n: Notification): boolean {
+    const current = this.#entries.get(keyOf(n))
+    return current !== undefined && current.notification.since > n.since
   }
 
   #alertOf(entry: Entry, now: number): AlertmanagerAlert {

@@ -127,6 +127,16 @@ describe('alertmanager channel', () => {
     expect(await channel().send(notification(), noSignal())).toEqual({ ok: false, retryable: false, reason: 'HTTP 400' })
   })
 
+  it('a firing refused with a 4xx is not re-sent (it was given up, and the channel gets no resolve for it)', async () => {
+    fakeAlertmanager(AM, 400)
+    const c = channel()
+    expect(await c.send(notification(), noSignal())).toMatchObject({ ok: false, retryable: false })
+    server.resetHandlers()
+    const batches = fakeAlertmanager()
+    await c.resendNow()
+    expect(batches).toEqual([])
+  })
+
   it('masks an Alertmanager URL that came from the environment', async () => {
     fakeAlertmanager('http://am-1.test:9093', 500)
     fakeAlertmanager(`http://am-${ENV.SECRET_PATH}.test:9093`, 500)
@@ -145,5 +155,20 @@ describe('alertmanager channel', () => {
     expect(batches).toHaveLength(2)
     expect(batches[1]?.[0]?.startsAt).toBe('2026-01-01T11:00:00.000Z')
     expect(Date.parse(batches[1]?.[0]?.endsAt ?? '')).toBeGreaterThan(Date.now())
+  })
+  it('an older incident delivered after the newer one fired (after an outage) neither replaces nor resolves it', async () => {
+    const batches = fakeAlertmanager()
+    const c = channel()
+    const newer = { since: '2026-01-01T11:00:00.000Z', incidentId: 'inc2', id: 'inc2-firing' }
+    await c.send(notification(newer), noSignal())
+    // The older incident's lane drains late: its firing, then its resolve.
+    expect(await c.send(notification(), noSignal())).toEqual({ ok: true })
+    const resolved = notification({ event: 'resolved', id: 'inc1234-resolved', at: '2026-01-01T10:30:00.000Z', error: null })
+    expect(await c.send(resolved, noSignal())).toEqual({ ok: true })
+    await c.resendNow()
+    expect(batches).toHaveLength(2)
+    const [alert] = batches[1] as [AlertmanagerAlert]
+    expect(alert.startsAt).toBe('2026-01-01T11:00:00.000Z')
+    expect(Date.parse(alert.endsAt)).toBeGreaterThan(Date.now())
   })
 })
