@@ -36,3 +36,8 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], stream: Wri
   const problems = `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}`
   writeLine(stream, `${problems}${files > 0 ? ` in ${files} file${files === 1 ? '' : 's'}` : ''}; the configuration was not loaded`)
 }
+
+/** `ITEMS_API_TOKEN: secret (used in header authorization of items-crud)`, one line per secret name. */
+export function secretLines(config: LoadedConfig): string[] {
+  return [...config.secretNames].map(([name, reasons]) => `${name}: secret (${reasons.join('; ')})`)
+}

@@ -8,6 +8,7 @@ import { CHANNELS, type ChannelType } from '../../../src/alerting/channels/index
 import type { PagerDutyConfig } from '../../../src/alerting/channels/pagerduty.ts'
 import type { WebhookConfig } from '../../../src/alerting/channels/webhook.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
+import { alertingSecretUses } from '../../../src/config/secret-use.ts'
 import { SecretMask } from '../../../src/config/secrets.ts'
 import { silentLogger } from '../../../src/log.ts'
 
@@ -38,7 +39,7 @@ export function notification(overrides: Partial<Notification> = {}): Notificatio
 
 /**
  * A channel config parsed through its real schema with `ENV` as the
- * environment, so the secret mask knows every value, as after a real load.
+ * environment, so the secret mask knows every secret, as after a real load.
  */
 interface ConfigOf {
   email: EmailConfig
@@ -53,7 +54,10 @@ export function loadChannel<T extends ChannelType>(
   env: Record<string, string> = {},
 ): { config: ConfigOf[T]; secrets: SecretMask } {
   const secrets = new SecretMask()
-  const schema = CHANNELS[type].schema({ env: { ...ENV, ...env }, secrets })
+  // Which names are secrets is decided as the loader does: by their use in the channel's credential fields.
+  const secretNames = new Map<string, string[]>()
+  alertingSecretUses({ channels: { test: { type, ...entry } } }, 'alerting.yaml', secretNames)
+  const schema = CHANNELS[type].schema({ env: { ...ENV, ...env }, secrets, secretNames })
   return { config: schema.parse({ type, ...entry }) as ConfigOf[T], secrets }
 }
 
