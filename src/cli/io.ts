@@ -24,7 +24,7 @@ export async function loadForCommand(
   io: CliIo,
   overrides: Partial<Pick<LoadOptions, 'alertingPath' | 'alertingRequired' | 'ignoreChannels'>> = {},
 ): Promise<LoadedConfig | null> {
-  const result = await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: io.env, cwd: io.cwd, ...overrides })
+  const result = await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: io.env, cwd: io.cwd, secretsDir: options.secretsDir, ...overrides })
   if (result.ok) return result.config
   printDiagnostics(result.diagnostics, io.stderr)
   return null

@@ -8,6 +8,7 @@ import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
 import { alertingSecretUses, probeSecretUses, type SecretNames } from '../config/secret-use.ts'
 import { SecretMask } from '../config/secrets.ts'
+import { readNames, readSecrets } from './secret-files.ts'
 
 export type { Diagnostic } from '../config/diagnostics.ts'
 export { formatDiagnostic } from '../config/diagnostics.ts'
@@ -40,6 +41,8 @@ export interface LoadOptions {
    * `run --once` sends no notifications and needs no alerting file. @defaultValue false
    */
   readonly ignoreChannels?: boolean
+  /** Where `{{ secret.NAME }}` reads the file NAME when the environment has no NAME. @defaultValue null (nowhere) */
+  readonly secretsDir?: string | null
   /** Relative paths are read from here; messages keep them as given. @defaultValue process.cwd() */
   readonly cwd?: string
 }
@@ -63,7 +66,9 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd()
   const secrets = new SecretMask()
   const secretNames: SecretNames = new Map()
-  const context = { env: options.env, secrets, secretNames }
+  const secretValues = new Map<string, { value: string } | { problem: string }>()
+  const readSecret = (name: string) => secretValues.get(name) ?? { problem: `secret ${name} was not read (a bug)` }
+  const context = { env: options.env, secrets, secretNames, readSecret }
   const diagnostics: Diagnostic[] = []
 
   const found = await findProbeFiles(options.probePaths, cwd)
@@ -86,6 +91,9 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
       probeSecretUses(read.raw, file.display, options.env, secretNames)
     }
   }
+
+  const secretsDir = options.secretsDir ? path.resolve(cwd, options.secretsDir) : null
+  for (const [name, value] of await readSecrets(readNames(secretNames), options.env, secretsDir)) secretValues.set(name, value)
 
   let alerting: Loaded<AlertingConfig> | null = null
   if (alertingRead) {
