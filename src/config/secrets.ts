@@ -15,9 +15,12 @@ export class SecretMask {
   readonly #secrets = new Set<string>()
   /** Every form of them that output may hold. */
   readonly #values = new Set<string>()
+  /** The variable each secret was read from, for commands that name it (`"$ITEMS_API_TOKEN"`). */
+  readonly #names = new Map<string, string>()
   #pattern: RegExp | null = null
 
-  add(value: string): void {
+  add(value: string, name?: string): void {
+    if (name !== undefined && value.length >= MIN_SECRET_LENGTH && !this.#names.has(value)) this.#names.set(value, name)
     // Loading refuses shorter secrets; one this short could not be masked without garbling every line.
     if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return
     this.#secrets.add(value)
@@ -40,7 +43,7 @@ export class SecretMask {
 
   /** Adds every secret another mask holds (the daemon keeps masking the secrets of earlier configurations). */
   absorb(other: SecretMask): void {
-    for (const value of other.#secrets) this.add(value)
+    for (const value of other.#secrets) this.add(value, other.#names.get(value))
   }
 
   /** The text with every secret occurrence replaced by `***`. */
@@ -60,6 +63,24 @@ export class SecretMask {
         return decoded.replace(pattern, '***') === decoded ? whole : `${prefix}***`
       })
       .replace(pattern, '***')
+  }
+
+  /**
+   * The text quoted for a POSIX shell, each named secret as `"$NAME"` so the
+   * command works where those variables are set; anything else masked.
+   */
+  shellQuote(text: string): string {
+    const named = [...this.#names.keys()].sort((a, b) => b.length - a.length)
+    const quote = (s: string) => (s === '' ? '' : `'${this.mask(s).replaceAll("'", `'\\''`)}'`)
+    if (named.length === 0) return quote(text) || "''"
+    const pattern = new RegExp(named.map(escapeRegExp).join('|'), 'g')
+    let out = ''
+    let last = 0
+    for (const match of text.matchAll(pattern)) {
+      out += `${quote(text.slice(last, match.index))}"$${this.#names.get(match[0])}"`
+      last = match.index + match[0].length
+    }
+    return out + quote(text.slice(last)) || "''"
   }
 
   /**

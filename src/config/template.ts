@@ -69,7 +69,7 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
       const loaded = loadValue(name, context)
       if ('problem' in loaded) problems.push(loaded.problem)
       else {
-        if (loaded.secret) context.secrets.add(loaded.value)
+        if (loaded.secret) context.secrets.add(loaded.value, name.slice(name.indexOf('.') + 1))
         secret ||= loaded.secret || context.secrets.holds(loaded.value)
         parts.push({ text: loaded.value })
       }

@@ -143,6 +143,9 @@ describe('runProbe against a real API', () => {
       kind: 'status',
       reason: 'status',
       message: 'delete: expected status 200 or 204, got 500',
+      status: 500,
+      contentType: 'application/json',
+      bodyExcerpt: '{}',
     })
   })
 
