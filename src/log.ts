@@ -41,15 +41,28 @@ export function createLogger({ level = 'info', secrets, destination }: LoggerOpt
 }
 
 /**
- * Masks each finished line, so a secret is caught wherever it hides: a
- * message, a field, an error text from a library, a stack.
+ * Masks the values of each finished line, so a secret is caught wherever it
+ * hides: a message, a field, an error text from a library, a stack. Keys are
+ * field names, never masked (`svc` stays `svc`).
  */
 function maskedDestination(secrets: SecretMask, inner: DestinationStream): DestinationStream {
   const masked = {
-    write: (line: string) => inner.write(secrets.mask(line)),
+    write: (line: string) => inner.write(maskLine(line, secrets)),
     flush: (cb?: (err?: Error) => void) => (inner as { flush?: (cb?: (err?: Error) => void) => void }).flush?.(cb) ?? cb?.(),
   }
   return masked as DestinationStream
+}
+
+/** A JSON log line with every string value masked; a line that is not JSON is masked whole. */
+export function maskLine(line: string, secrets: SecretMask): string {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(line)
+  } catch {
+    return secrets.mask(line)
+  }
+  const masked = JSON.stringify(parsed, (_key, value: unknown) => (typeof value === 'string' ? secrets.mask(value) : value))
+  return line.endsWith('\n') ? `${masked}\n` : masked
 }
 
 /** A logger that writes nothing, for tests and `run --once`. */

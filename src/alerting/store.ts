@@ -118,6 +118,10 @@ export const FailureSchema = z.object({
     'template',
   ]),
   message: z.string(),
+  // The failure evidence, so a firing's excerpt survives a restart.
+  status: z.int().optional(),
+  contentType: z.string().optional(),
+  bodyExcerpt: z.string().optional(),
 }) satisfies z.ZodType<Failure>
 
 const Open = {

@@ -24,7 +24,7 @@ export async function loadForCommand(
   io: CliIo,
   overrides: Partial<Pick<LoadOptions, 'alertingPath' | 'alertingRequired' | 'ignoreChannels'>> = {},
 ): Promise<LoadedConfig | null> {
-  const result = await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: io.env, cwd: io.cwd, ...overrides })
+  const result = await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: io.env, cwd: io.cwd, secretsDir: options.secretsDir, ...overrides })
   if (result.ok) return result.config
   printDiagnostics(result.diagnostics, io.stderr)
   return null
@@ -35,4 +35,9 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], stream: Wri
   const files = new Set(diagnostics.map((d) => d.file).filter((f) => f !== '')).size
   const problems = `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}`
   writeLine(stream, `${problems}${files > 0 ? ` in ${files} file${files === 1 ? '' : 's'}` : ''}; the configuration was not loaded`)
+}
+
+/** `ITEMS_API_TOKEN: secret (used in header authorization of items-crud)`, one line per secret name. */
+export function secretLines(config: LoadedConfig): string[] {
+  return [...config.secretNames].map(([name, reasons]) => `${name}: secret (${reasons.join('; ')})`)
 }

@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../loader/load.ts'
 import { formatDuration } from '../config/duration.ts'
-import { EXIT, type CliIo, loadForCommand, writeLine } from './io.ts'
+import { EXIT, type CliIo, loadForCommand, secretLines, writeLine } from './io.ts'
 import type { CommonOptions } from './options.ts'
 
 /** One probe as `list --json` prints it. */
@@ -40,7 +40,8 @@ export async function listCommand(options: CommonOptions, flags: { readonly json
   if (!config) return EXIT.usage
   const probes = listProbes(config)
   if (flags.json) {
-    writeLine(io.stdout, JSON.stringify({ version: 1, sha256: config.sha256, probes }, null, 2))
+    const secrets = [...config.secretNames].map(([name, reasons]) => ({ name, reasons }))
+    writeLine(io.stdout, JSON.stringify({ version: 1, sha256: config.sha256, probes, secrets }, null, 2))
     return EXIT.ok
   }
   const rows = [
@@ -48,6 +49,9 @@ export async function listCommand(options: CommonOptions, flags: { readonly json
     ...probes.map((p) => [p.name, p.schedule, formatDuration(p.timeoutMs), String(p.steps.length), p.channels.join(', ') || '-']),
   ]
   for (const line of table(rows)) writeLine(io.stdout, line)
+  const secrets = secretLines(config)
+  if (secrets.length > 0) writeLine(io.stdout, '')
+  for (const line of secrets) writeLine(io.stdout, line)
   return EXIT.ok
 }
 

@@ -15,6 +15,7 @@ export const ENV_VARS = {
   location: 'SMOKEPROBE_LOCATION',
   shard: 'SMOKEPROBE_SHARD',
   logLevel: 'SMOKEPROBE_LOG_LEVEL',
+  secretsDir: 'SMOKEPROBE_SECRETS_DIR',
 } as const
 
 export const DEFAULTS = {
@@ -23,6 +24,8 @@ export const DEFAULTS = {
   listen: '0.0.0.0:9464',
   stateDir: './state',
   logLevel: 'info',
+  /** Where Docker and Kubernetes mount secrets as files; used when it exists. */
+  secretsDir: '/run/secrets',
 } as const
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -36,6 +39,7 @@ export interface RawFlags {
   readonly location?: string
   readonly shard?: string
   readonly logLevel?: string
+  readonly secretsDir?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -75,9 +79,11 @@ export function resolveOptions(
 
   const location = flags.location?.trim() || fromEnv('location') || null
   const stateDir = flags.stateDir ?? fromEnv('stateDir') ?? DEFAULTS.stateDir
+  // A directory given explicitly is used (and its problems reported); the default only when it exists.
+  const secretsDir = flags.secretsDir ?? fromEnv('secretsDir') ?? (existsSync(DEFAULTS.secretsDir) ? DEFAULTS.secretsDir : null)
 
   if (errors.length > 0 || typeof listen === 'string' || typeof shard === 'string') return { ok: false, errors }
-  return { ok: true, options: { probes: [...probes], alerting, listen, stateDir, location, shard, logLevel } }
+  return { ok: true, options: { probes: [...probes], alerting, listen, stateDir, location, shard, logLevel, secretsDir } }
 }
 
 /** `host:port`, `:port` (all interfaces) or `[v6]:port`. */

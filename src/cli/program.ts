@@ -108,6 +108,15 @@ function configFlags(command: Command): Command {
       ).argParser(collect),
     )
     .addOption(flag('--alerting <file>', 'the alerting file', 'alerting', CONFIG_GROUP, `${DEFAULTS.alerting} when it exists`))
+    .addOption(
+      flag(
+        '--secrets-dir <dir>',
+        'where {{ secret.NAME }} reads the file NAME when the environment has no NAME',
+        'secretsDir',
+        CONFIG_GROUP,
+        `${DEFAULTS.secretsDir} when it exists`,
+      ),
+    )
 }
 
 function daemonFlags(command: Command): Command {

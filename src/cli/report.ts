@@ -62,7 +62,16 @@ function stepLines(step: StepResult, width: number, style: Style): string[] {
   parts.push(formatMs(step.durationMs))
   const phases = formatTimings(step.timings)
   const lines = [`  ${mark} ${name}  ${parts.join('  ')}${phases ? `  ${style.dim(phases)}` : ''}${cleanup}`]
-  if (step.failure) lines.push(`      ${style.fail(step.failure.message)}`)
+  if (step.failure) {
+    lines.push(`      ${style.fail(step.failure.message)}`)
+    const { bodyExcerpt, contentType } = step.failure
+    const { reproduce } = step
+    if (bodyExcerpt !== undefined) {
+      const heading = `body${contentType ? ` (${contentType})` : ''}:`
+      lines.push(`      ${style.dim(heading)}`, ...bodyExcerpt.split(/\r?\n/).map((line) => `        ${line}`))
+    }
+    if (reproduce) lines.push(`      ${style.dim('reproduce:')} ${reproduce}`)
+  }
   return lines
 }
 

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { EXIT, type CliIo, loadForCommand, writeLine } from './io.ts'
+import { EXIT, type CliIo, loadForCommand, secretLines, writeLine } from './io.ts'
 import type { CommonOptions } from './options.ts'
 
 /**
@@ -18,6 +18,7 @@ export async function validateCommand(options: CommonOptions, io: CliIo): Promis
       `ok  ${path.normalize(options.alerting)}  (${channels.length} channel${channels.length === 1 ? '' : 's'}${channels.length ? `: ${channels.join(', ')}` : ''})`,
     )
   }
+  for (const line of secretLines(config)) writeLine(io.stdout, line)
   const probes = `${config.probes.length} probe${config.probes.length === 1 ? '' : 's'}`
   const alerting = config.alerting ? '' : ', no alerting file'
   writeLine(io.stdout, `valid: ${probes}${alerting}; configuration sha256 ${config.sha256}`)

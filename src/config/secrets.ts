@@ -1,21 +1,38 @@
 /**
- * Every value read from the environment is a secret (SPEC): it is collected at
- * load and replaced by `***` in anything the program prints, logs or sends.
+ * The values of secrets (SPEC "Secrets": read with `{{ secret.NAME }}`, or an
+ * env value used as a credential), collected at load and replaced by `***`
+ * in anything the program prints, logs or sends, in every form they take:
+ * as is, JSON-escaped, percent-encoded, base64 (inside `Basic` credentials).
  */
-/** Shorter environment values are not masked. */
-export const MIN_SECRET_LENGTH = 3
+/** A shorter secret is a validation error: masking it would garble ordinary text, and it is guessable. */
+export const MIN_SECRET_LENGTH = 8
+
+/** `Basic <base64>` credentials: decoded to see whether they hold a secret (`user:secret` at any alignment). */
+const BASIC = /(Basic\s+)([A-Za-z0-9+/]+={0,2})/gi
 
 export class SecretMask {
+  /** The secrets as loaded. */
+  readonly #secrets = new Set<string>()
+  /** Every form of them that output may hold. */
   readonly #values = new Set<string>()
+  /** The variable each secret was read from, for commands that name it (`"$ITEMS_API_TOKEN"`). */
+  readonly #names = new Map<string, string>()
   #pattern: RegExp | null = null
 
-  add(value: string): void {
-    // Values this short cannot be masked without garbling every line
-    // (a "1" would replace every digit); the README says not to use them as secrets.
-    if (value.length < MIN_SECRET_LENGTH || this.#values.has(value)) return
+  add(value: string, name?: string): void {
+    if (name !== undefined && value.length >= MIN_SECRET_LENGTH && !this.#names.has(value)) this.#names.set(value, name)
+    // Loading refuses shorter secrets; one this short could not be masked without garbling every line.
+    if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return
+    this.#secrets.add(value)
     this.#values.add(value)
-    // Inside JSON output a secret with quotes or backslashes appears escaped.
-    this.#values.add(JSON.stringify(value).slice(1, -1))
+    // Inside JSON output a secret with quotes or backslashes appears escaped; in a URL, percent-encoded
+    // (both spellings of a space); alone in base64 (a token encoded by the target, or by us).
+    const json = JSON.stringify(value).slice(1, -1)
+    for (const form of [json, JSON.stringify(json).slice(1, -1), encodeURIComponent(value), encodeURIComponent(value).replaceAll('%20', '+')]) {
+      this.#values.add(form)
+      this.#values.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()))
+    }
+    this.#values.add(Buffer.from(value).toString('base64').replace(/=+$/, ''))
     this.#pattern = null
   }
 
@@ -26,7 +43,7 @@ export class SecretMask {
 
   /** Adds every secret another mask holds (the daemon keeps masking the secrets of earlier configurations). */
   absorb(other: SecretMask): void {
-    for (const value of other.#values) this.add(value)
+    for (const value of other.#secrets) this.add(value, other.#names.get(value))
   }
 
   /** The text with every secret occurrence replaced by `***`. */
@@ -39,7 +56,31 @@ export class SecretMask {
         .join('|'),
       'g',
     )
-    return text.replace(this.#pattern, '***')
+    const pattern = this.#pattern
+    return text
+      .replace(BASIC, (whole, prefix: string, token: string) => {
+        const decoded = Buffer.from(token, 'base64').toString('utf8')
+        return decoded.replace(pattern, '***') === decoded ? whole : `${prefix}***`
+      })
+      .replace(pattern, '***')
+  }
+
+  /**
+   * The text quoted for a POSIX shell, each named secret as `"$NAME"` so the
+   * command works where those variables are set; anything else masked.
+   */
+  shellQuote(text: string): string {
+    const named = [...this.#names.keys()].sort((a, b) => b.length - a.length)
+    const quote = (s: string) => (s === '' ? '' : `'${this.mask(s).replaceAll("'", `'\\''`)}'`)
+    if (named.length === 0) return quote(text) || "''"
+    const pattern = new RegExp(named.map(escapeRegExp).join('|'), 'g')
+    let out = ''
+    let last = 0
+    for (const match of text.matchAll(pattern)) {
+      out += `${quote(text.slice(last, match.index))}"$${this.#names.get(match[0])}"`
+      last = match.index + match[0].length
+    }
+    return out + quote(text.slice(last)) || "''"
   }
 
   /**

@@ -1,10 +1,11 @@
 import * as z from 'zod'
-import type { SecretMask } from './secrets.ts'
+import { MIN_SECRET_LENGTH, type SecretMask } from './secrets.ts'
 
 /**
- * `{{ name }}` templates, compiled at load. `{{ env.NAME }}` is substituted
- * then (and its value recorded as a secret); `{{ run.id }}`, vars and
- * captures stay references that are resolved per run.
+ * `{{ name }}` templates, compiled at load. `{{ env.NAME }}` and
+ * `{{ secret.NAME }}` are substituted then (a secret's value recorded in the
+ * mask); `{{ run.id }}`, vars and captures stay references that are
+ * resolved per run.
  */
 export type TemplatePart = { readonly text: string } | { readonly ref: string; readonly encode?: UrlPlace }
 
@@ -32,13 +33,23 @@ export interface Template {
 export interface TemplateContext {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly secrets: SecretMask
+  /**
+   * The env names used as credentials somewhere in the configuration (decided before any template is
+   * compiled, see secret-use.ts); `{{ env.NAME }}` of any other name is plain configuration.
+   */
+  readonly secretNames?: ReadonlyMap<string, readonly string[]>
+  /** Reads `{{ secret.NAME }}`: the value, or why there is none. @defaultValue the environment */
+  readonly readSecret?: (name: string) => { readonly value: string } | { readonly problem: string }
 }
+
+/** A secret name is an environment-variable name (it is also a file name in the secrets directory). */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Names every run provides. */
 export const RUN_REFS = ['run.id', 'run.timestamp', 'probe.name'] as const
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
-const REF_NAME = /^(?:env\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|[A-Za-z_][A-Za-z0-9_-]*)$/
+const REF_NAME = /^(?:(?:env|secret)\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|[A-Za-z_][A-Za-z0-9_-]*)$/
 
 /** Compiles a template, or returns the reasons it cannot be compiled. */
 export function compileTemplate(source: string, context: TemplateContext): Template | string[] {
@@ -50,26 +61,56 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
     if (match.index > last) parts.push({ text: source.slice(last, match.index) })
     last = match.index + match[0].length
     const name = match[1] ?? ''
-    if (!REF_NAME.test(name)) {
-      problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, ${RUN_REFS.join(', ')} or a variable name`)
-    } else if (name.startsWith('env.')) {
-      const value = context.env[name.slice(4)]
-      if (value === undefined) problems.push(`environment variable ${name.slice(4)} is not set`)
+    if (name.startsWith('secret.') && !SECRET_NAME.test(name.slice(7))) {
+      problems.push(`invalid secret name ${JSON.stringify(name.slice(7))}: a secret name is an environment-variable name (letters, digits and "_", not starting with a digit)`)
+    } else if (!REF_NAME.test(name)) {
+      problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, secret.NAME, ${RUN_REFS.join(', ')} or a variable name`)
+    } else if (name.startsWith('env.') || name.startsWith('secret.')) {
+      const loaded = loadValue(name, context)
+      if ('problem' in loaded) problems.push(loaded.problem)
       else {
-        context.secrets.add(value)
-        // Every env value is a secret: one with a line break (often a trailing newline from `echo` or a
-        // file) breaks the header it goes into on every run, and cannot be masked line by line.
-        if (/[\r\n]/.test(value)) problems.push(`environment variable ${name.slice(4)} holds a line break (a trailing newline?); remove it`)
-        else {
-          secret ||= context.secrets.holds(value)
-          parts.push({ text: value })
-        }
+        if (loaded.secret) context.secrets.add(loaded.value, name.slice(name.indexOf('.') + 1))
+        secret ||= loaded.secret || context.secrets.holds(loaded.value)
+        parts.push({ text: loaded.value })
       }
     } else parts.push({ ref: name })
   }
   if (last < source.length) parts.push({ text: source.slice(last) })
   if (problems.length > 0) return problems
   return { source, parts: mergeText(parts), refs: parts.flatMap((p) => ('ref' in p ? [p.ref] : [])), secret }
+}
+
+/** The value of `{{ env.NAME }}` or `{{ secret.NAME }}`, whether it is a secret, or why it cannot be used. */
+function loadValue(name: string, context: TemplateContext): { value: string; secret: boolean } | { problem: string } {
+  const fromSecret = name.startsWith('secret.')
+  const variable = name.slice(fromSecret ? 7 : 4)
+  let value: string
+  if (fromSecret) {
+    const read = context.readSecret ? context.readSecret(variable) : readEnvSecret(context.env, variable)
+    if ('problem' in read) return read
+    value = read.value
+  } else {
+    const found = context.env[variable]
+    if (found === undefined) return { problem: `environment variable ${variable} is not set` }
+    value = found
+  }
+  const secret = fromSecret || context.secretNames?.has(variable) === true
+  // A line break (often a trailing newline from `echo` or a file) breaks the header it goes into on every
+  // run, and a secret holding one cannot be masked line by line.
+  if (/[\r\n]/.test(value)) {
+    return { problem: `${secret ? 'secret' : 'environment variable'} ${variable} holds a line break (a trailing newline?); remove it` }
+  }
+  if (secret && value.length < MIN_SECRET_LENGTH) {
+    return {
+      problem: `secret ${variable} is ${value.length} character${value.length === 1 ? '' : 's'} long; a secret needs at least ${MIN_SECRET_LENGTH}, or it could not be masked safely`,
+    }
+  }
+  return { value, secret }
+}
+
+function readEnvSecret(env: Readonly<Record<string, string | undefined>>, name: string): { value: string } | { problem: string } {
+  const value = env[name]
+  return value === undefined ? { problem: `secret ${name} is not set (environment variable ${name})` } : { value }
 }
 
 /**
@@ -281,7 +322,7 @@ export function jsonTemplateValue(context: TemplateContext, base: z.ZodType<unkn
   })
 }
 
-/** A string whose only placeholders are `{{ env.NAME }}`, resolved at load (alerting.yaml fields). */
+/** A string whose only placeholders are `{{ env.NAME }}` and `{{ secret.NAME }}`, resolved at load (alerting.yaml fields). */
 export function envString(context: TemplateContext) {
   return z.string().transform((text, ctx) => {
     const compiled = compileTemplate(text, context)
@@ -290,7 +331,7 @@ export function envString(context: TemplateContext) {
       return z.NEVER
     }
     if (compiled.refs.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `only {{ env.NAME }} placeholders are allowed here, got {{ ${compiled.refs[0]} }}` })
+      ctx.addIssue({ code: 'custom', message: `only {{ env.NAME }} and {{ secret.NAME }} placeholders are allowed here, got {{ ${compiled.refs[0]} }}` })
       return z.NEVER
     }
     return compiled.parts.map((p) => ('text' in p ? p.text : '')).join('')

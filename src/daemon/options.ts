@@ -15,4 +15,6 @@ export interface DaemonOptions {
   /** This replica's share of the probes, 0 ≤ index < count. */
   readonly shard: Shard | null
   readonly logLevel: string
+  /** Where `{{ secret.NAME }}` finds the file NAME when the environment has no NAME; null: nowhere. */
+  readonly secretsDir: string | null
 }

@@ -74,7 +74,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
     try {
-      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd })
+      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd, secretsDir: options.secretsDir })
     } catch (error) {
       // The loader turns every file problem into a diagnostic; a throw is a bug, but it must still
       // refuse the reload (and say so in probe_config_last_reload_successful), not crash or pass.

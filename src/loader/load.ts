@@ -6,7 +6,9 @@ import { type AlertingConfig, alertingFileSchema } from './alerting-schema.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
+import { alertingSecretUses, probeSecretUses, type SecretNames } from '../config/secret-use.ts'
 import { SecretMask } from '../config/secrets.ts'
+import { readNames, readSecrets } from './secret-files.ts'
 
 export type { Diagnostic } from '../config/diagnostics.ts'
 export { formatDiagnostic } from '../config/diagnostics.ts'
@@ -21,6 +23,8 @@ export interface LoadedConfig {
   /** sha256 over every loaded file (path and content, in path order): `probe_config_info{sha256}`. */
   readonly sha256: string
   readonly secrets: SecretMask
+  /** The names whose values are secrets, and why each is (`used in header authorization of items-crud`). */
+  readonly secretNames: ReadonlyMap<string, readonly string[]>
   /** Every file loaded, probe files first, as messages name them. */
   readonly files: readonly string[]
 }
@@ -37,6 +41,8 @@ export interface LoadOptions {
    * `run --once` sends no notifications and needs no alerting file. @defaultValue false
    */
   readonly ignoreChannels?: boolean
+  /** Where `{{ secret.NAME }}` reads the file NAME when the environment has no NAME. @defaultValue null (nowhere) */
+  readonly secretsDir?: string | null
   /** Relative paths are read from here; messages keep them as given. @defaultValue process.cwd() */
   readonly cwd?: string
 }
@@ -59,27 +65,43 @@ interface Loaded<T> {
 export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd()
   const secrets = new SecretMask()
-  const context = { env: options.env, secrets }
+  const secretNames: SecretNames = new Map()
+  const secretValues = new Map<string, { value: string } | { problem: string }>()
+  const readSecret = (name: string) => secretValues.get(name) ?? { problem: `secret ${name} was not read (a bug)` }
+  const context = { env: options.env, secrets, secretNames, readSecret }
   const diagnostics: Diagnostic[] = []
 
   const found = await findProbeFiles(options.probePaths, cwd)
   diagnostics.push(...found.diagnostics)
 
-  let alerting: Loaded<AlertingConfig> | null = null
+  // Every file is read before any is compiled: what is a secret depends on how a name is used anywhere.
+  let alertingRead: Read | null = null
   if (options.alertingPath !== null) {
     const file = { display: path.normalize(options.alertingPath), absolute: path.resolve(cwd, options.alertingPath) }
-    alerting = await loadFile(file, alertingFileSchema(context), diagnostics)
-    if (alerting && alerting.value === null) diagnostics.push(...alertingDefaultsCheck(file.display, alerting.raw))
+    alertingRead = await readFile(file, diagnostics)
+    if (alertingRead) alertingSecretUses(alertingRead.raw, file.display, secretNames)
   } else if (options.alertingRequired) {
     diagnostics.push({ file: '', path: '', message: 'no alerting file: give --alerting <file> (default ./alerting/alerting.yaml)' })
   }
-
-  const probeSchema = probeFileSchema(context)
-  const probes: Loaded<Omit<Probe, 'file'>>[] = []
+  const probeReads: Read[] = []
   for (const file of found.files) {
-    const loaded = await loadFile(file, probeSchema, diagnostics)
-    if (loaded) probes.push(loaded)
+    const read = await readFile(file, diagnostics)
+    if (read) {
+      probeReads.push(read)
+      probeSecretUses(read.raw, file.display, options.env, secretNames)
+    }
   }
+
+  const secretsDir = options.secretsDir ? path.resolve(cwd, options.secretsDir) : null
+  for (const [name, value] of await readSecrets(readNames(secretNames), options.env, secretsDir)) secretValues.set(name, value)
+
+  let alerting: Loaded<AlertingConfig> | null = null
+  if (alertingRead) {
+    alerting = parseFile(alertingRead, alertingFileSchema(context), diagnostics)
+    if (alerting.value === null) diagnostics.push(...alertingDefaultsCheck(alertingRead.file.display, alerting.raw))
+  }
+  const probeSchema = probeFileSchema(context)
+  const probes = probeReads.map((read) => parseFile(read, probeSchema, diagnostics))
   diagnostics.push(...duplicateNames(probes))
   // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
   const alertingUnreadable = options.alertingPath !== null && alerting === null
@@ -89,19 +111,26 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
     const fileOrder = [...found.files.map((f) => f.display), ...(alerting ? [alerting.file.display] : [])]
     return { ok: false, diagnostics: orderAndMask(diagnostics, fileOrder, secrets) }
   }
-  return { ok: true, config: assemble(probes, alerting, cwd, secrets) }
+  return { ok: true, config: assemble(probes, alerting, cwd, secrets, secretNames) }
 }
 
-/** Reads and parses one file; null when it could not be read as YAML at all. Problems go to `diagnostics`. */
-async function loadFile<S extends z.ZodType>(file: ConfigFile, schema: S, diagnostics: Diagnostic[]): Promise<Loaded<z.output<S>> | null> {
+type Read = Omit<Loaded<never>, 'value'>
+
+/** Reads one file as YAML; null when it could not be. Problems go to `diagnostics`. */
+async function readFile(file: ConfigFile, diagnostics: Diagnostic[]): Promise<Read | null> {
   const read = await readYamlFile(file)
   if (!read.ok) {
     diagnostics.push(...read.diagnostics)
     return null
   }
-  const parsed = schema.safeParse(read.value, PARSE_OPTIONS)
-  if (!parsed.success) diagnostics.push(...issueDiagnostics(file.display, parsed.error.issues, schema))
-  return { file, text: read.text, raw: read.value, value: parsed.success ? parsed.data : null }
+  return { file, text: read.text, raw: read.value }
+}
+
+/** Parses a file read as YAML through its schema. Problems go to `diagnostics`. */
+function parseFile<S extends z.ZodType>(read: Read, schema: S, diagnostics: Diagnostic[]): Loaded<z.output<S>> {
+  const parsed = schema.safeParse(read.raw, PARSE_OPTIONS)
+  if (!parsed.success) diagnostics.push(...issueDiagnostics(read.file.display, parsed.error.issues, schema))
+  return { ...read, value: parsed.success ? parsed.data : null }
 }
 
 function field(raw: unknown, ...keys: string[]): unknown {
@@ -192,12 +221,13 @@ function assemble(
   alertingFile: Loaded<AlertingConfig> | null,
   cwd: string,
   secrets: SecretMask,
+  secretNames: ReadonlyMap<string, readonly string[]>,
 ): LoadedConfig {
   const alerting = alertingFile?.value ?? null
   const probes = loadedProbes.map((loaded) => ({ ...(loaded.value as Omit<Probe, 'file'>), file: loaded.file.display }) as Probe)
   const policies = new Map(probes.map((probe) => [probe.name, resolvePolicy(alerting?.defaults, probe.alert)]))
   const files = [...loadedProbes, ...(alertingFile ? [alertingFile] : [])]
-  return { probes, alerting, policies, sha256: configHash(files, cwd), secrets, files: files.map((f) => f.file.display) }
+  return { probes, alerting, policies, sha256: configHash(files, cwd), secrets, secretNames, files: files.map((f) => f.file.display) }
 }
 
 /** Independent of how paths were spelled on the command line, so replicas started alike report the same hash. */

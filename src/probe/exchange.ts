@@ -31,6 +31,16 @@ export interface ExchangeResponse {
   readonly headers: IncomingHttpHeaders
   readonly bytes: number
   readonly body: Buffer | null
+  /** The start of the body (http.ts HEAD_BYTES), kept for a failure's excerpt. */
+  readonly head: Buffer
+}
+
+/** What a step saw of a response: the evidence a failure carries. */
+export interface SeenResponse {
+  readonly status: number
+  readonly bytes: number
+  readonly headers: IncomingHttpHeaders
+  readonly head: Buffer
 }
 
 /** Where followed redirects led, when they did. */
@@ -46,7 +56,7 @@ export type ExchangeOutcome = (
   | {
       readonly kind: 'fault'
       readonly fault: Fault
-      readonly response?: { readonly status: number; readonly bytes: number }
+      readonly response?: SeenResponse
       readonly timings: StepTimings
     }
   | { readonly kind: 'aborted'; readonly timings: StepTimings }
@@ -146,13 +156,13 @@ async function receive(
   const announced = bodiless ? -1 : contentLength(response.headers)
   const read = await readBody(response.body, context.maxBodySize, context.keepBody, announced)
   timings.transferMs = round(performance.now() - sent.headersAt)
-  const seen = { status: response.statusCode, bytes: read.bytes }
+  const seen = { status: response.statusCode, bytes: read.bytes, headers: response.headers, head: read.head }
   if (read.tooLarge) return { kind: 'fault', fault: bodyTooLarge(context.maxBodySize), response: seen, timings }
   if (read.error !== undefined) {
     const outcome = failed(read.error, 'body', hop.url, context, timings)
     return outcome.kind === 'fault' ? { ...outcome, response: seen } : outcome
   }
-  return { kind: 'response', response: { ...seen, headers: response.headers, body: read.data }, timings }
+  return { kind: 'response', response: { ...seen, body: read.data }, timings }
 }
 
 function parseTarget(text: string, secrets: SecretMask): URL | string {

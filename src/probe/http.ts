@@ -23,12 +23,21 @@ export interface BodyRead {
   readonly bytes: number
   /** The body, when it was kept. */
   readonly data: Buffer | null
+  /** The first HEAD_BYTES of the body, always kept: a failed step's evidence is cut from it. */
+  readonly head: Buffer
   readonly tooLarge: boolean
   /** What broke the stream (reset, timeout, abort), if something did. */
   readonly error?: unknown
 }
 
 const noop = (): void => {}
+
+/**
+ * How much of every body is kept for a failure's excerpt: the excerpt is its
+ * first 512 bytes, but they are cut only after masking, so a secret (at most
+ * 64 KiB) that starts inside them must be kept whole to be masked whole.
+ */
+export const HEAD_BYTES = 512 + 64 * 1024 + 512
 
 /**
  * Reads a response body, counting bytes as they stream in and giving up as
@@ -40,11 +49,14 @@ const noop = (): void => {}
 export function readBody(body: Readable, cap: number, keep: boolean, contentLength: number): Promise<BodyRead> {
   if (contentLength > cap) {
     discard(body)
-    return Promise.resolve({ bytes: 0, data: null, tooLarge: true })
+    return Promise.resolve({ bytes: 0, data: null, head: Buffer.alloc(0), tooLarge: true })
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
+    const headChunks: Buffer[] = []
+    let headBytes = 0
     let bytes = 0
+    const head = () => Buffer.concat(headChunks, headBytes)
     const settle = (read: BodyRead) => {
       body.off('data', onData)
       body.off('end', onEnd)
@@ -54,16 +66,21 @@ export function readBody(body: Readable, cap: number, keep: boolean, contentLeng
     }
     const onData = (chunk: Buffer) => {
       bytes += chunk.length
+      if (headBytes < HEAD_BYTES) {
+        const part = chunk.length <= HEAD_BYTES - headBytes ? chunk : chunk.subarray(0, HEAD_BYTES - headBytes)
+        headChunks.push(part)
+        headBytes += part.length
+      }
       if (bytes > cap) {
-        settle({ bytes, data: null, tooLarge: true })
+        settle({ bytes, data: null, head: head(), tooLarge: true })
         discard(body)
       } else if (keep) chunks.push(chunk)
     }
     const onEnd = () => {
-      if (!keep) return settle({ bytes, data: null, tooLarge: false })
-      settle({ bytes, data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes), tooLarge: false })
+      if (!keep) return settle({ bytes, data: null, head: head(), tooLarge: false })
+      settle({ bytes, data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes), head: head(), tooLarge: false })
     }
-    const onError = (error: unknown) => settle({ bytes, data: null, tooLarge: false, error })
+    const onError = (error: unknown) => settle({ bytes, data: null, head: head(), tooLarge: false, error })
     // Destroyed without an error before its end: what `for await` reports as a premature close.
     const onClose = () => onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
     body.on('data', onData)

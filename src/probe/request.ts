@@ -1,4 +1,6 @@
 import type { Probe, Step } from '../config/probe-schema.ts'
+// Credential header names are dropped cross-origin whatever their value: a token captured from a login response is one too.
+import { CREDENTIAL_HEADER } from '../config/secret-use.ts'
 import { type JsonTemplate, jsonTemplateSecret, type Scope, type Template, renderJsonTemplate, renderTemplate } from '../config/template.ts'
 
 /** What a step needs at run time, worked out once per loaded step rather than once per request. */
@@ -18,11 +20,6 @@ export interface StepPlan {
   readonly secretBody: boolean
 }
 
-/**
- * Header names that carry credentials whatever their value (README
- * "Redirects"): a token captured from a login response is one too.
- */
-const CREDENTIAL_NAME = /^(?:authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|key|auth/
 
 const plans = new WeakMap<Step, StepPlan>()
 
@@ -40,7 +37,7 @@ function makePlan(probe: Probe, step: Step): StepPlan {
   for (const [name, template] of Object.entries(probe.defaults.headers)) headers.set(name.toLowerCase(), template)
   for (const [name, template] of Object.entries(step.request.headers)) headers.set(name.toLowerCase(), template)
   const parseJson = step.expect.json.length > 0 || step.capture.some((c) => c.source.from === 'json')
-  const secretHeaders = new Set([...headers].filter(([name, t]) => t.secret || CREDENTIAL_NAME.test(name)).map(([name]) => name))
+  const secretHeaders = new Set([...headers].filter(([name, t]) => t.secret || CREDENTIAL_HEADER.test(name)).map(([name]) => name))
   return {
     headers: [...headers],
     jsonContentType: step.request.json !== undefined && !headers.has('content-type'),

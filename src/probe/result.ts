@@ -32,6 +32,12 @@ export interface Failure {
   readonly reason: FailureReason
   /** One plain-words line, e.g. `read: expected status 200, got 500`. */
   readonly message: string
+  /** The evidence, when the step got a response (SPEC "Failure evidence"): its status, */
+  readonly status?: number
+  /** its `content-type`, when it had one, */
+  readonly contentType?: string
+  /** and the first 512 bytes of its body as text, masked (`<N bytes of TYPE>` for a binary body); absent for an empty body. */
+  readonly bodyExcerpt?: string
 }
 
 /** Phases of one step in milliseconds; a phase that did not happen (reused connection, IP literal) is absent. */
@@ -65,6 +71,8 @@ export interface StepResult {
    * tell a `retried` run from a plain success.
    */
   readonly attempts?: number
+  /** On a failed step that sent a request: a POSIX-shell `curl` command repeating it, every secret as `"$NAME"`. */
+  readonly reproduce?: string
 }
 
 /**

@@ -8,7 +8,8 @@ import type { ConnectionWatch } from './connections.ts'
 import { type ExchangeResponse, exchange, round } from './exchange.ts'
 import { type JsonBody, checkExpectations, parseJsonBody, unresolved } from './expect.ts'
 import { type StepPlan, planStep, renderRequest } from './request.ts'
-import type { StepResult, StepTimings } from './result.ts'
+import { reproduceCommand, responseEvidence } from './evidence.ts'
+import type { Failure, StepResult, StepTimings } from './result.ts'
 
 /** What a step runs with: the run's dispatcher, scope and deadline. */
 export interface StepContext {
@@ -39,6 +40,7 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
     if (step.cleanup) return skippedStep(step, `skipped: ${fault.detail}`, context.secrets)
     return failedStep(step, fault, context.secrets, { durationMs: 0, timings: {} })
   }
+  const reproduce = reproduceCommand(rendered.request, context.secrets)
   const sent = { method: rendered.request.method, url: context.secrets.mask(rendered.request.url) }
   const stepTimeout = step.request.timeout
   const untilDeadline = context.deadlineAt - startedAt
@@ -63,14 +65,16 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
     return { name: step.name, cleanup: step.cleanup, status: 'skipped', skipReason: ABORTED_BY_SHUTDOWN, request, durationMs, timings }
   }
   if (outcome.kind === 'fault') {
-    return failedStep(step, outcome.fault, context.secrets, { request, response: outcome.response, durationMs, timings })
+    const response = outcome.response && { status: outcome.response.status, bytes: outcome.response.bytes }
+    const evidence = outcome.response ? responseEvidence(outcome.response, context.secrets) : {}
+    return failedStep(step, outcome.fault, context.secrets, { request, response, durationMs, timings }, { ...evidence, reproduce })
   }
   const { response } = outcome
   const judged = judge(step, plan, response, durationMs, context)
   const seen = { request, response: { status: response.status, bytes: response.bytes }, durationMs, timings }
   // A 401 from the other origin is explained by what was held back there.
   const fault = judged && redirected?.notSent.length ? { ...judged, detail: `${judged.detail} ${notSentHint(redirected.notSent)}` } : judged
-  if (fault) return failedStep(step, fault, context.secrets, seen)
+  if (fault) return failedStep(step, fault, context.secrets, seen, { ...responseEvidence(response, context.secrets), reproduce })
   return { name: step.name, cleanup: step.cleanup, status: 'passed', ...seen }
 }
 
@@ -94,14 +98,17 @@ interface Seen {
   readonly timings: StepTimings
 }
 
-function failedStep(step: Step, fault: Fault, secrets: SecretMask, seen: Seen): StepResult {
+type Evidence = Pick<Failure, 'status' | 'contentType' | 'bodyExcerpt'> & { readonly reproduce?: string }
+
+function failedStep(step: Step, fault: Fault, secrets: SecretMask, seen: Seen, { reproduce, ...evidence }: Evidence = {}): StepResult {
   const message = secrets.mask(`${step.name}: ${fault.detail}`)
   return {
     name: step.name,
     cleanup: step.cleanup,
     status: 'failed',
     ...seen,
-    failure: { step: step.name, kind: fault.kind, reason: fault.reason, message },
+    failure: { step: step.name, kind: fault.kind, reason: fault.reason, message, ...evidence },
+    ...(reproduce === undefined ? {} : { reproduce }),
   }
 }
 

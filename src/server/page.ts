@@ -47,7 +47,8 @@ function row(probe: ProbeStatus): string {
   const run = probe.lastRun
   const description = probe.description === undefined ? '' : `<div class="meta">${escapeHtml(probe.description)}</div>`
   const since = probe.alert.since === null ? '' : ` title="since ${escapeHtml(probe.alert.since)}"`
-  const failure = run?.failure ? escapeHtml(failureLine(run.failure)) : ''
+  const excerpt = run?.failure?.bodyExcerpt === undefined ? '' : `<pre class="excerpt">${escapeHtml(run.failure.bodyExcerpt)}</pre>`
+  const failure = run?.failure ? `${escapeHtml(failureLine(run.failure))}${excerpt}` : ''
   return [
     `<tr class="${probe.alert.state}">`,
     `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
@@ -81,6 +82,7 @@ th { font-weight: 600; background: #f5f5f5; }
 .failing .state { background: #fff1c7; color: #7a5200; }
 .firing .state { background: #fbd9d9; color: #8c1d1d; }
 .firing td:last-child, .failing td:last-child { color: #8c1d1d; }
+.excerpt { margin: .3rem 0 0; padding: .3rem; background: #f5f5f5; color: #1a1a1a; font-size: .8rem; white-space: pre-wrap; max-height: 8rem; overflow: auto; }
 `
 
 /** `read: expected status 200, got 500`: the message already names its step; one that does not gets it prefixed, once. */

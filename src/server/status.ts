@@ -43,6 +43,10 @@ export interface LastRunStatus {
     readonly kind: FailureKind
     readonly reason: FailureReason
     readonly message: string
+    /** The failed step's evidence (SPEC "Failure evidence"), masked; absent when there was no response. */
+    readonly status?: number
+    readonly contentType?: string
+    readonly bodyExcerpt?: string
   } | null
   readonly steps: readonly { readonly name: string; readonly status: StepResult['status']; readonly durationMs: number }[]
 }
@@ -63,6 +67,7 @@ export function lastRunStatus(result: RunResult, judgement?: Judgement): LastRun
       kind: result.failure.kind,
       reason: result.failure.reason,
       message: result.failure.message,
+      ...evidence(result.failure),
     },
     steps: result.steps.map((step) => ({ name: step.name, status: step.status, durationMs: step.durationMs })),
   }
@@ -98,7 +103,17 @@ function lastRunCopy(run: LastRunStatus): LastRunStatus {
       kind: run.failure.kind,
       reason: run.failure.reason,
       message: String(run.failure.message),
+      ...evidence(run.failure),
     },
     steps: run.steps.map((step) => ({ name: String(step.name), status: step.status, durationMs: Number(step.durationMs) })),
+  }
+}
+
+/** The evidence fields of a failure, copied as their types, absent ones left out. */
+function evidence(failure: { status?: unknown; contentType?: unknown; bodyExcerpt?: unknown }) {
+  return {
+    ...(failure.status === undefined ? {} : { status: Number(failure.status) }),
+    ...(failure.contentType === undefined ? {} : { contentType: String(failure.contentType) }),
+    ...(failure.bodyExcerpt === undefined ? {} : { bodyExcerpt: String(failure.bodyExcerpt) }),
   }
 }

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { alertTest } from '../../src/cli/alert-test.ts'
 import { alertingFileSchema } from '../../src/loader/alerting-schema.ts'
+import { alertingSecretUses } from '../../src/config/secret-use.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import { ENV, startServer } from '../alerting/channels/helpers.ts'
 
@@ -22,7 +23,10 @@ async function receiver(statuses: number[], body = '') {
 
 function load(channels: Record<string, unknown>) {
   const secrets = new SecretMask()
-  const alerting = alertingFileSchema({ env: ENV, secrets }).parse({ channels })
+  // Secret by use, as the loader decides it.
+  const secretNames = new Map<string, string[]>()
+  alertingSecretUses({ channels }, 'alerting.yaml', secretNames)
+  const alerting = alertingFileSchema({ env: ENV, secrets, secretNames }).parse({ channels })
   return { alerting, secrets }
 }
 

@@ -24,6 +24,10 @@ describe('probe validate', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toContain(`ok  ${path.join(FIXTURES, 'valid/items.yaml')}  (items-crud)`)
     expect(run.stdout).toContain(`ok  ${FIXTURES}/alerting/basic.yaml  (2 channels: oncall, chat)`)
+    // Which names are secrets, and why; the base URL (API_URL, used in request URLs) is not one.
+    expect(run.stdout).toContain('\nAPI_TOKEN: secret (used in header authorization of items-crud)\n')
+    expect(run.stdout).toContain('\nSMTP_PASS: secret (used in smtp.pass of channel oncall)\n')
+    expect(run.stdout).not.toContain('API_URL')
     expect(run.stdout).toMatch(/valid: 2 probes; configuration sha256 [0-9a-f]{64}\n$/)
   })
 
@@ -74,6 +78,10 @@ describe('probe list', () => {
         'health      cron */30 * * * * *  5s       1      chat',
         'items-crud  every 1m             10s      3      oncall',
         '',
+        'SMTP_PASS: secret (used in smtp.pass of channel oncall)',
+        'WEBHOOK_URL: secret (used in url of channel chat)',
+        'API_TOKEN: secret (used in header authorization of items-crud)',
+        '',
       ].join('\n'),
     )
   })
@@ -82,6 +90,7 @@ describe('probe list', () => {
     const run = await cli([...args, '--json'], { env: ENV })
     const document = JSON.parse(run.stdout)
     expect(document.version).toBe(1)
+    expect(document.secrets).toContainEqual({ name: 'API_TOKEN', reasons: ['used in header authorization of items-crud'] })
     expect(document.probes[1]).toEqual({
       name: 'items-crud',
       file: path.join(FIXTURES, 'valid/items.yaml'),
@@ -116,8 +125,10 @@ describe('probe run --once', () => {
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^PASS items-crud \(.*items\.yaml\) {2}\d+ ms\n/)
-    expect(run.stdout).toMatch(/ {2}✓ create {2}POST \*\*\*\/items {2}→ 201 {2}\d+ B {2}\d+ ms/)
-    expect(run.stdout).toMatch(/ {2}✓ delete {2}DELETE \*\*\*\/items\/1 {2}→ 204 .*\[cleanup\]\n/)
+    // The base URL is plain configuration (SPEC "Secrets"): the report shows which host was probed.
+    expect(run.stdout).toContain(`  ✓ create  POST ${server.url}/items  → 201  `)
+    expect(run.stdout).toMatch(/ {2}✓ delete {2}DELETE http:\/\/127\.0\.0\.1:\d+\/items\/1 {2}→ 204 .*\[cleanup\]\n/)
+    expect(run.stdout).not.toContain(TOKEN)
     expect(run.stdout).toMatch(/\n1 passed, 0 failed of 1 probe in \d+ ms\n$/)
     expect(server.requests).toEqual(['POST /items', 'GET /items/1', 'DELETE /items/1'])
     expect(server.items.size).toBe(0)
@@ -128,13 +139,13 @@ describe('probe run --once', () => {
     const run = await cli(['run', '--once', '--probes', probes.dir], { env })
     expect(run.code).toBe(1)
     expect(run.stdout).toContain('FAIL items-crud')
-    expect(run.stdout).toContain('  ✗ read    GET ***/items/1  → 500')
+    expect(run.stdout).toContain(`  ✗ read    GET ${server.url}/items/1  → 500`)
     expect(run.stdout).toContain('      read: expected status 200, got 500\n')
     expect(run.stdout).toMatch(/ {2}✓ delete {2}DELETE/)
     expect(server.items.size).toBe(0)
   })
 
-  test('--json: one versioned document on stdout, secrets masked', async () => {
+  test('--json: one versioned document on stdout, secrets masked, the base URL shown', async () => {
     server.failReads = true
     const run = await cli(['run', '--once', '--json', '--probes', probes.dir], { env })
     expect(run.code).toBe(1)
@@ -148,7 +159,7 @@ describe('probe run --once', () => {
       'delete:passed',
     ])
     expect(run.stdout).not.toContain(TOKEN)
-    expect(run.stdout).not.toContain(server.url)
+    expect(document.results[0].steps[1].request.url).toBe(`${server.url}/items/1`)
   })
 
   test('--only runs the named probes; an unknown name is a usage error (exit 2)', async () => {

@@ -16,6 +16,8 @@ describe('resolveOptions', () => {
         location: null,
         shard: null,
         logLevel: 'info',
+        // /run/secrets when it exists (it does not here).
+        secretsDir: null,
       },
     })
   })
@@ -42,6 +44,7 @@ describe('resolveOptions', () => {
       SMOKEPROBE_LOCATION: 'eu-west',
       SMOKEPROBE_SHARD: '1/3',
       SMOKEPROBE_LOG_LEVEL: 'DEBUG',
+      SMOKEPROBE_SECRETS_DIR: '/run/my-secrets',
     }
     expect(resolveOptions({}, env, NOWHERE)).toEqual({
       ok: true,
@@ -53,6 +56,7 @@ describe('resolveOptions', () => {
         location: 'eu-west',
         shard: { index: 1, count: 3 },
         logLevel: 'debug',
+        secretsDir: '/run/my-secrets',
       },
     })
     const flagged = resolveOptions({ probes: ['x.yaml'], location: 'us-east', shard: '0/2' }, { ...env, SMOKEPROBE_LISTEN: '' }, NOWHERE)

@@ -20,7 +20,7 @@ vars: { base: "${server.url}" }
 steps:
   - name: token
     request: { url: "{{ base }}/token" }
-    expect: { json: { $.token: "{{ env.JWT }}" } }
+    expect: { json: { $.token: "{{ secret.JWT }}" } }
   - name: echo
     cleanup: true
     request: { url: "{{ base }}/echo" }

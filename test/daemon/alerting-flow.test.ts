@@ -152,7 +152,8 @@ describe('alerting flow: email, webhook and PagerDuty on loopback', () => {
     expect(firingStatus.consecutiveFailures).toBeGreaterThanOrEqual(5)
     const page = await (await fetch(`${first.url}/`)).text()
     expect(page).toContain('<tr class="firing">')
-    expect(page).toContain('<td>check: expected status 200, got 503</td>')
+    // The reason, then the response's excerpt (SPEC "Failure evidence"), escaped.
+    expect(page).toContain('<td>check: expected status 200, got 503<pre class="excerpt">{&#34;status&#34;:&#34;down&#34;}</pre></td>')
     for (const channel of ['mail', 'hook', 'pager']) {
       expect(await metric(first.url, 'probe_notifications_total', { channel, event: 'firing', result: 'sent' })).toBe(1)
     }

@@ -122,6 +122,7 @@ export function options(config: Config, overrides: Partial<CommonOptions> = {}):
     location: null,
     shard: null,
     logLevel: 'debug',
+    secretsDir: null,
     ...overrides,
   }
 }

@@ -15,11 +15,13 @@ interface Service {
   volumes?: string[]
   ports?: string[]
   depends_on?: string[]
+  secrets?: string[]
 }
 
 const compose = parse(readFileSync('deploy/compose.yaml', 'utf8')) as {
   services: Record<string, Service>
   volumes: Record<string, unknown>
+  secrets: Record<string, { file: string }>
 }
 const services = compose.services
 const smokeprobe = services.smokeprobe!
@@ -65,12 +67,18 @@ describe('deploy/compose.yaml', () => {
     for (const service of Object.values(services)) for (const port of service.ports ?? []) expect(port).toMatch(/^127\.0\.0\.1:/)
   })
 
-  it("gives smokeprobe the environment the shipped probes need, pointing at the demo API's token", () => {
+  it("gives smokeprobe the environment the shipped probes need, and the demo API's token as a secret file", () => {
     const env = smokeprobe.environment ?? {}
     expect(env.ITEMS_API_URL).toBe('http://demo-api:8080')
-    expect(env.ITEMS_API_TOKEN).toBe(services['demo-api']!.environment?.DEMO_API_TOKEN)
+    // A Docker secret: the file /run/secrets/ITEMS_API_TOKEN, read with {{ secret.ITEMS_API_TOKEN }}; not in the environment.
+    expect(env).not.toHaveProperty('ITEMS_API_TOKEN')
+    expect(smokeprobe.secrets).toEqual(['ITEMS_API_TOKEN'])
+    const token = readFileSync(join('deploy', compose.secrets.ITEMS_API_TOKEN!.file), 'utf8')
+    expect(token.replace(/\n$/, '')).toBe(services['demo-api']!.environment?.DEMO_API_TOKEN)
+    const readSecret = (name: string) => (name === 'ITEMS_API_TOKEN' ? { value: token.replace(/\n$/, '') } : { problem: `no ${name}` })
     for (const file of readdirSync('probes').filter((f) => f.endsWith('.yaml'))) {
-      const result = probeFileSchema({ env, secrets: new SecretMask() }).safeParse(parse(readFileSync(join('probes', file), 'utf8')))
+      const context = { env, secrets: new SecretMask(), readSecret }
+      const result = probeFileSchema(context).safeParse(parse(readFileSync(join('probes', file), 'utf8')))
       expect(result.error?.issues ?? [], file).toEqual([])
     }
   })

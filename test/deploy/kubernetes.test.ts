@@ -35,15 +35,16 @@ interface PodSpec {
   securityContext: Record<string, unknown>
   containers: {
     args: string[]
-    envFrom: { secretRef?: { name: string } }[]
+    envFrom?: { secretRef?: { name: string } }[]
+    env: { name: string; value?: string }[]
     readinessProbe: { httpGet: { path: string; port: string } }
     livenessProbe: { httpGet: { path: string; port: string } }
     resources: { requests: Record<string, string>; limits: Record<string, string> }
     securityContext: Record<string, unknown> & { capabilities: { drop: string[] } }
-    volumeMounts: { name: string; mountPath: string }[]
+    volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[]
     ports: { name: string; containerPort: number }[]
   }[]
-  volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[]
+  volumes: { name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string; defaultMode?: number } }[]
 }
 const deployment = find('Deployment') as Manifest & {
   spec: { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } }
@@ -78,12 +79,22 @@ describe('deploy/kubernetes', () => {
     expect(container.securityContext.capabilities.drop).toEqual(['ALL'])
   })
 
-  it('sets resources and takes its environment from a Secret', () => {
+  it('sets resources; mounts the Secret as files in /run/secrets, read-only; plain configuration in env', () => {
     expect(container.resources.requests).toHaveProperty('cpu')
     expect(container.resources.requests).toHaveProperty('memory')
     expect(container.resources.limits).toHaveProperty('memory')
-    const secret = find('Secret')
-    expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }])
+    const secret = find('Secret') as Manifest & { stringData: Record<string, string> }
+    // No secret in the environment: {{ secret.NAME }} finds the file NAME in /run/secrets, the default directory.
+    expect(container.envFrom).toBeUndefined()
+    const mount = container.volumeMounts.find((m) => m.mountPath === '/run/secrets')
+    expect(mount?.readOnly).toBe(true)
+    const volume = pod.volumes.find((v) => v.name === mount?.name)
+    expect(volume?.secret).toEqual({ secretName: secret.metadata.name, defaultMode: 0o440 })
+    expect(container.env.map((e) => e.name)).toContain('ITEMS_API_URL')
+    // The shipped probes read the token as a secret, and the example's value is long enough to be one.
+    for (const file of ['items-crud.yaml', 'items-list.yaml']) expect(readFileSync(join('probes', file), 'utf8')).toContain('{{ secret.ITEMS_API_TOKEN }}')
+    expect(Object.keys(secret.stringData)).toEqual(['ITEMS_API_TOKEN'])
+    expect(secret.stringData.ITEMS_API_TOKEN!.length).toBeGreaterThanOrEqual(8)
   })
 
   it('keeps alert state on the claimed volume it passes as --state-dir', () => {

@@ -23,6 +23,8 @@ interface FaultCase {
   readonly kind: FailureKind
   readonly reason: FailureReason
   readonly message: (server: TestServer) => string | RegExp
+  /** The failure's evidence (SPEC "Failure evidence"); absent: none, as when no response came. */
+  readonly evidence?: { status?: number; contentType?: string; bodyExcerpt?: string | RegExp }
   /** What the server must never have sent or seen. */
   readonly after?: (server: TestServer) => void
 }
@@ -129,6 +131,7 @@ const cases: FaultCase[] = [
     reason: 'invalid_body',
     message: () =>
       'read: response is not JSON (content-type application/json): Unterminated string in JSON at position 15 (line 1 column 16)',
+    evidence: { status: 200, contentType: 'application/json', bodyExcerpt: '{"id": "1", "na' },
   },
   {
     name: 'HTML with status 200',
@@ -136,6 +139,7 @@ const cases: FaultCase[] = [
     kind: 'expectation',
     reason: 'invalid_body',
     message: () => "read: response is not JSON (content-type text/html): Unexpected token '<'",
+    evidence: { status: 200, contentType: 'text/html; charset=utf-8', bodyExcerpt: '<!doctype html><p>Welcome</p>' },
   },
   {
     name: 'a redirect loop, when redirects are followed',
@@ -185,6 +189,7 @@ const cases: FaultCase[] = [
     kind: 'status',
     reason: 'status',
     message: () => 'read: expected status 200, got 401',
+    evidence: { status: 401, contentType: 'application/json', bodyExcerpt: '{"error":"unauthorized"}' },
   },
   {
     name: '500',
@@ -192,6 +197,7 @@ const cases: FaultCase[] = [
     kind: 'status',
     reason: 'status',
     message: () => 'read: expected status 200, got 500',
+    evidence: { status: 500, contentType: 'application/json', bodyExcerpt: '{"error":"boom"}' },
   },
 ]
 
@@ -224,7 +230,17 @@ describe('a fault on the wire fails the step, runs the cleanup, and keeps to the
       const elapsed = performance.now() - started
 
       const message = fault.message(server)
-      expect(result.failure).toEqual({
+      const { status, contentType, bodyExcerpt, ...failure } = result.failure ?? {}
+      if (fault.evidence) {
+        const excerpt = fault.evidence.bodyExcerpt
+        expect({ status, contentType, bodyExcerpt }).toEqual({
+          ...fault.evidence,
+          bodyExcerpt: excerpt instanceof RegExp ? expect.stringMatching(excerpt) : excerpt,
+        })
+      }
+      // A fault before any response carries no evidence; one mid-body carries what came.
+      if (status === undefined) expect([contentType, bodyExcerpt]).toEqual([undefined, undefined])
+      expect(failure).toEqual({
         step: 'read',
         kind: fault.kind,
         reason: fault.reason,

@@ -60,7 +60,7 @@ function post(url: string, request: Record<string, unknown> = {}, extra: Record<
             'x-api-key': '{{ env.API_KEY }}',
             authorization: 'Bearer {{ env.TOKEN }}',
             // Not a credential by its name: held back because its value is a secret.
-            'x-tenant-sig': '{{ env.SIG }}',
+            'x-tenant-sig': '{{ secret.SIG }}',
             'x-trace': 'plain-value',
           },
           json: { name: 'smoke' },
@@ -97,7 +97,7 @@ describe('a 307 to another origin', () => {
   test('a body that holds a secret is not resent: the step fails, and the other origin received nothing', async () => {
     const other = await otherOrigin()
     const start = await redirecting(() => `${other.server.url}/landing`)
-    const result = await run(post(`${start.server.url}/start`, { json: { user: 'smoke', password: '{{ env.PASSWORD }}' } }))
+    const result = await run(post(`${start.server.url}/start`, { json: { user: 'smoke', password: '{{ secret.PASSWORD }}' } }))
     expect(result.failure).toEqual({
       step: 'submit',
       kind: 'transport',
@@ -118,7 +118,7 @@ describe('a 307 to another origin', () => {
 
   test('within the same origin everything is resent, secrets included', async () => {
     const start = await redirecting(() => '/landing')
-    const result = await run(post(`${start.server.url}/start`, { json: { password: '{{ env.PASSWORD }}' } }))
+    const result = await run(post(`${start.server.url}/start`, { json: { password: '{{ secret.PASSWORD }}' } }))
     expect(result.failure).toBeNull()
     const landing = start.seen[1]
     expect(landing?.url).toBe('/landing')

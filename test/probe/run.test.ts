@@ -143,6 +143,9 @@ describe('runProbe against a real API', () => {
       kind: 'status',
       reason: 'status',
       message: 'delete: expected status 200 or 204, got 500',
+      status: 500,
+      contentType: 'application/json',
+      bodyExcerpt: '{}',
     })
   })
 
@@ -175,7 +178,7 @@ describe('runProbe against a real API', () => {
 })
 
 describe('secrets', () => {
-  test('no value from the environment appears in the result or the logs, though the server received them', async () => {
+  test('no secret appears in the result or the logs, though the server received them', async () => {
     const env = { ITEMS_TOKEN: 'tok-9f8e7d6c5b4a', ITEMS_KEY: 'key-0a1b2c3d' }
     const received: Parameters<typeof echo>[0] = []
     const server = await serve(echo(received))
@@ -187,16 +190,16 @@ describe('secrets', () => {
         steps: [
           {
             name: 'check',
-            request: { url: '{{ base }}/echo?key={{ env.ITEMS_KEY }}' },
+            request: { url: '{{ base }}/echo?key={{ secret.ITEMS_KEY }}' },
             // Fails, and the message quotes what came back: the token itself.
             expect: { json: { '$.headers.authorization': 'Bearer nope' } },
           },
           {
             name: 'cleanup',
             cleanup: true,
-            request: { method: 'DELETE', url: '{{ base }}/echo/{{ env.ITEMS_KEY }}' },
+            request: { method: 'DELETE', url: '{{ base }}/echo/{{ secret.ITEMS_KEY }}' },
             // Fails, and the message quotes what was expected: the key.
-            expect: { json: { '$.url': '{{ env.ITEMS_KEY }}' } },
+            expect: { json: { '$.url': '{{ secret.ITEMS_KEY }}' } },
           },
         ],
       },

@@ -28,10 +28,10 @@ describe('a 150-character secret in shortened values', () => {
         name: 'long-secret',
         vars: { base: server.url },
         steps: [
-          { name: 'token', request: { url: '{{ base }}/token' }, expect: { json: { '$.token': '{{ env.JWT }}' } } },
+          { name: 'token', request: { url: '{{ base }}/token' }, expect: { json: { '$.token': '{{ secret.JWT }}' } } },
           { name: 'echo', cleanup: true, request: { url: '{{ base }}/echo' }, expect: { headers: { 'x-echo': 'nope' } } },
           // A space makes the URL invalid; the message quotes it, cut at 200 characters, inside the second copy.
-          { name: 'bad-url', cleanup: true, request: { url: 'http://bad host/{{ env.JWT }}/{{ env.JWT }}' } },
+          { name: 'bad-url', cleanup: true, request: { url: 'http://bad host/{{ secret.JWT }}/{{ secret.JWT }}' } },
         ],
       },
       { JWT },

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import * as z from 'zod'
 import { type Probe, probeFileSchema } from '../../src/config/probe-schema.ts'
+import { probeSecretUses } from '../../src/config/secret-use.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
@@ -96,7 +97,9 @@ export function json(res: ServerResponse, status: number, value: unknown): void 
 /** A probe compiled exactly as a probe file would be, with its own secret mask. */
 export function buildProbe(file: unknown, env: Record<string, string> = {}): { probe: Probe; secrets: SecretMask } {
   const secrets = new SecretMask()
-  const parsed = probeFileSchema({ env, secrets }).safeParse(file)
+  const secretNames = new Map<string, string[]>()
+  probeSecretUses(file, 'test.yaml', env, secretNames)
+  const parsed = probeFileSchema({ env, secrets, secretNames }).safeParse(file)
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error))
   return { probe: { ...parsed.data, file: 'test.yaml' }, secrets }
 }

@@ -84,6 +84,8 @@ describe('JSON expectations', () => {
       kind: 'expectation',
       reason: 'invalid_body',
       message: 'check: response is not JSON (no content-type): the body is empty',
+      // An empty body has no excerpt.
+      status: 200,
     })
   })
 
@@ -165,6 +167,9 @@ describe('captures and sequencing', () => {
       kind: 'capture',
       reason: 'capture',
       message: 'create: capture itemId: $.id found nothing',
+      status: 201,
+      contentType: 'application/json',
+      bodyExcerpt: '{"other":1}',
     })
     expect(result.steps.map((s) => [s.name, s.status, s.skipReason])).toEqual([
       ['create', 'failed', undefined],

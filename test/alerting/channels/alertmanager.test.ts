@@ -137,10 +137,10 @@ describe('alertmanager channel', () => {
     expect(batches).toEqual([])
   })
 
-  it('masks an Alertmanager URL that came from the environment', async () => {
+  it('masks an Alertmanager URL that holds a secret', async () => {
     fakeAlertmanager('http://am-1.test:9093', 500)
     fakeAlertmanager(`http://am-${ENV.SECRET_PATH}.test:9093`, 500)
-    const c = channel({ url: ['http://am-1.test:9093', 'http://am-{{ env.SECRET_PATH }}.test:9093'] })
+    const c = channel({ url: ['http://am-1.test:9093', 'http://am-{{ secret.SECRET_PATH }}.test:9093'] })
     const result = await c.send(notification(), noSignal())
     expect(result).toMatchObject({ ok: false, reason: 'http://am-1.test:9093: HTTP 500; http://am-***.test:9093: HTTP 500' })
   })

@@ -137,7 +137,7 @@ describe('email channel', () => {
     [452, true],
   ])('one recipient of two refused with %i is a failure (retryable %s), though the other got the mail', async (code, retryable) => {
     const sink = await smtpSink({ rcpt: (address) => (address.endsWith('@bad.test') ? code : undefined) })
-    const c = channel(sink.port, { to: ['oncall@example.test', '{{ env.SECRET_PATH }}@bad.test'] })
+    const c = channel(sink.port, { to: ['oncall@example.test', '{{ secret.SECRET_PATH }}@bad.test'] })
     const result = await c.send(notification(), noSignal())
     expect(result).toMatchObject({ ok: false, retryable })
     expect(result.ok || result.reason).toMatch(new RegExp(`^1 of 2 recipients rejected: \\*\\*\\*@bad.test: RCPT TO: ${code} `))

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { ChannelDeps } from '../../../src/alerting/channel.ts'
 import { CHANNELS, type ChannelConfigOf, type ChannelType } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
+import { alertingSecretUses } from '../../../src/config/secret-use.ts'
 import { SecretMask } from '../../../src/config/secrets.ts'
 import { silentLogger } from '../../../src/log.ts'
 
@@ -34,7 +35,7 @@ export function notification(overrides: Partial<Notification> = {}): Notificatio
 
 /**
  * A channel config parsed through its real schema with `ENV` as the
- * environment, so the secret mask knows every value, as after a real load.
+ * environment, so the secret mask knows every secret, as after a real load.
  */
 export function loadChannel<T extends ChannelType>(
   type: T,
@@ -42,7 +43,10 @@ export function loadChannel<T extends ChannelType>(
   env: Record<string, string> = {},
 ): { config: ChannelConfigOf<T>; secrets: SecretMask } {
   const secrets = new SecretMask()
-  const schema = CHANNELS[type].schema({ env: { ...ENV, ...env }, secrets })
+  // Which names are secrets is decided as the loader does: by their use in the channel's credential fields.
+  const secretNames = new Map<string, string[]>()
+  alertingSecretUses({ channels: { test: { type, ...entry } } }, 'alerting.yaml', secretNames)
+  const schema = CHANNELS[type].schema({ env: { ...ENV, ...env }, secrets, secretNames })
   return { config: schema.parse({ type, ...entry }) as ChannelConfigOf<T>, secrets }
 }
 

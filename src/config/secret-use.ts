@@ -1,0 +1,131 @@
+/**
+ * Which names are secrets, decided once at load from the files as written
+ * (SPEC "Secrets"): a name read with `{{ secret.NAME }}`, or an
+ * `{{ env.NAME }}` used as a credential — in a credential header, a URL's
+ * user-info, or a channel's credential field. Every other environment value
+ * is plain configuration and is shown.
+ */
+
+/** Header names whose value is a credential (SPEC "Secrets"). */
+export const CREDENTIAL_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|key|auth/i
+
+/** Channel fields that are credentials, by channel type. `headers` means every header value. */
+const CHANNEL_CREDENTIALS: Readonly<Record<string, readonly string[]>> = {
+  email: ['smtp.pass'],
+  pagerduty: ['routingKey'],
+  webhook: ['url', 'headers'],
+  slack: ['url'],
+}
+
+/** Name → why it is a secret (`used in header authorization of items-crud`), in the order found. */
+export type SecretNames = Map<string, string[]>
+
+const ENV_REF = /\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g
+const SECRET_REF = /\{\{\s*secret\.([^{}]*?)\s*\}\}/g
+const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g
+
+function record(names: SecretNames, name: string, reason: string): void {
+  const reasons = names.get(name) ?? []
+  if (!reasons.includes(reason)) reasons.push(reason)
+  names.set(name, reasons)
+}
+
+function object(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value)
+  else if (Array.isArray(value)) for (const item of value) strings(item, out)
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) strings(item, out)
+  return out
+}
+
+/** Every `{{ secret.NAME }}` anywhere in a file. */
+function secretReads(raw: unknown, where: string, names: SecretNames): void {
+  for (const text of strings(raw)) {
+    for (const match of text.matchAll(SECRET_REF)) record(names, match[1] ?? '', `read with {{ secret.${match[1]} }} in ${where}`)
+  }
+}
+
+/** A template with the probe's vars expanded in place (vars may use earlier vars), so env references show through them. */
+function expand(text: string, vars: Record<string, unknown>, depth = 0): string {
+  if (depth > 20) return text
+  return text.replace(VAR_REF, (whole, name: string) => {
+    const value = vars[name]
+    return typeof value === 'string' && Object.hasOwn(vars, name) ? expand(value, vars, depth + 1) : whole
+  })
+}
+
+function envRefs(text: string): string[] {
+  return [...text.matchAll(ENV_REF)].map((m) => m[1] ?? '')
+}
+
+/**
+ * The env names whose value lands in the URL's user-info (`https://user:pass@host`), with the
+ * environment's values substituted: a base URL that carries user-info is a credential as a whole.
+ */
+function userInfoRefs(text: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  let out = ''
+  const spans: { name: string; from: number; to: number }[] = []
+  let last = 0
+  for (const match of text.matchAll(ENV_REF)) {
+    out += text.slice(last, match.index)
+    const name = match[1] ?? ''
+    const value = env[name] ?? ''
+    spans.push({ name, from: out.length, to: out.length + value.length })
+    out += value
+    last = match.index + match[0].length
+  }
+  out += text.slice(last)
+  const scheme = out.indexOf('://')
+  if (scheme < 0) return []
+  const start = scheme + 3
+  const rest = out.slice(start)
+  const authorityEnd = rest.search(/[/?#]/)
+  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd)
+  const at = authority.lastIndexOf('@')
+  if (at < 0) return []
+  const end = start + at
+  return spans.filter((s) => s.from < end && s.to > start).map((s) => s.name)
+}
+
+/** Records the secrets one probe file declares by use. */
+export function probeSecretUses(raw: unknown, file: string, env: Readonly<Record<string, string | undefined>>, names: SecretNames): void {
+  const probe = object(raw)
+  const name = typeof probe.name === 'string' ? probe.name : file
+  secretReads(raw, name, names)
+  const vars = object(probe.vars)
+  const headers = (value: unknown) => {
+    for (const [header, text] of Object.entries(object(value))) {
+      if (typeof text !== 'string' || !CREDENTIAL_HEADER.test(header)) continue
+      for (const ref of envRefs(expand(text, vars))) record(names, ref, `used in header ${header.toLowerCase()} of ${name}`)
+    }
+  }
+  headers(object(probe.defaults).headers)
+  const steps = Array.isArray(probe.steps) ? probe.steps : []
+  for (const step of steps) {
+    const request = object(object(step).request)
+    headers(request.headers)
+    if (typeof request.url === 'string') {
+      const stepName = typeof object(step).name === 'string' ? object(step).name : '?'
+      for (const ref of userInfoRefs(expand(request.url, vars), env)) {
+        record(names, ref, `used in the user-info of the URL of step ${stepName} of ${name}`)
+      }
+    }
+  }
+}
+
+/** Records the secrets the alerting file declares by use: its channels' credential fields. */
+export function alertingSecretUses(raw: unknown, file: string, names: SecretNames): void {
+  secretReads(raw, file, names)
+  for (const [channel, config] of Object.entries(object(object(raw).channels))) {
+    const fields = CHANNEL_CREDENTIALS[String(object(config).type)] ?? []
+    for (const field of fields) {
+      const value = field.split('.').reduce<unknown>((v, key) => object(v)[key], config)
+      for (const text of strings(value)) {
+        for (const ref of envRefs(text)) record(names, ref, `used in ${field} of channel ${channel}`)
+      }
+    }
+  }
+}
