@@ -85,6 +85,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     persist: () => void save(),
     onResult: deps.onNotification,
     onDrop: (entry, reason) => unpage(entry, reason),
+    // The outbox's owner counts what is pending, on every change of it.
+    onPending: deps.onPending,
     now: () => now().getTime(),
     random: deps.random,
     retry: deps.retry,
@@ -128,11 +130,6 @@ export function createAlerter(deps: AlerterDeps): Alerter {
    */
   async function save(): Promise<void> {
     const data = snapshot()
-    if (deps.onPending) {
-      const pending = new Map<string, number>()
-      for (const entry of data.outbox) pending.set(entry.channel, (pending.get(entry.channel) ?? 0) + 1)
-      deps.onPending(pending)
-    }
     await store.save(data)
   }
 

@@ -14,30 +14,18 @@
  * alert it never saw and Alertmanager merges by time, so both need the trigger
  * first; for email and webhooks the pair is an honest record of a short outage.
  * Only a queued reminder is superseded: a newer event of its incident replaces it.
+ * These rules are pure, in `outbox.ts`; this module keeps the timers, the
+ * attempts in flight and their abort signals.
  */
 import type { Logger } from '../log.ts'
 import type { Channel, SendResult } from './channel.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
-import { attemptOnce, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+import * as box from './outbox.ts'
+import type { OutboxEntry } from './outbox.ts'
+import { attemptOnce, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
+export type { OutboxEntry } from './outbox.ts'
 export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
-
-export interface OutboxEntry {
-  readonly channel: string
-  /**
-   * The channel's destination hash when the entry was queued: the entry goes
-   * to that destination or nowhere, never to another one configured under the
-   * same name since. Null when unknown (a state file from before it was
-   * stored): then whatever the name points at now.
-   */
-  readonly identity: string | null
-  readonly notification: Notification
-  readonly attempts: number
-  readonly enqueuedAt: string
-  readonly firstAttemptAt: string | null
-  readonly nextAttemptAt: string
-  readonly lastError: string | null
-}
 
 /**
  * `sent`: delivered. `failed`: one attempt failed, retried or not. `dropped`:
@@ -57,6 +45,8 @@ export interface DeliveryDeps {
   readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
   /** An entry was given up; the caller may need to undo what it assumed delivered. */
   readonly onDrop?: (entry: OutboxEntry, reason: string) => void
+  /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
+  readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   readonly now?: () => number
   readonly random?: () => number
   readonly retry?: Partial<RetryPolicy>
@@ -106,23 +96,15 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
    * were paged for) are queued, then forgotten.
    */
   const retired = new Map<string, { readonly channel: Channel; readonly timeoutMs: number }>()
-  /** Insertion order is delivery order within a lane. */
-  const outbox = new Map<string, OutboxEntry>()
+  let outbox: box.Outbox = box.EMPTY_OUTBOX
   const staged = new Set<string>()
   const inFlight = new Map<string, InFlight>()
-  /** A channel's `Retry-After`: the endpoint asked for a pause, for every lane. */
-  const holds = new Map<string, number>()
   /** The last delivery error logged per channel: a repeating error is logged when it changes. */
   const lastError = new Map<string, string>()
   let settleWaiters: (() => void)[] = []
   let timer: NodeJS.Timeout | null = null
   let nextWake = Number.POSITIVE_INFINITY
   let closed = false
-
-  const destinationOf = (channel: string, identity: string | null) => `${channel}\u0000${identity ?? ''}`
-  const keyOf = (channel: string, identity: string | null, id: string) => `${destinationOf(channel, identity)}\u0000${id}`
-  // A lane per destination: an old destination that is down delays nothing for the new one.
-  const laneOf = (entry: OutboxEntry) => `${destinationOf(entry.channel, entry.identity)}\u0000${entry.notification.incidentId}`
 
   /** The channel an entry goes to: the current one under its name, or the retired one it was queued for. */
   function route(channel: string, identity: string | null): { channel: Channel; timeoutMs: number } | null {
@@ -131,68 +113,37 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const found = channels.get(channel)
       return found ? { channel: found, timeoutMs: found.timeoutMs } : null
     }
-    return retired.get(destinationOf(channel, identity)) ?? null
+    return retired.get(box.destinationOf(channel, identity)) ?? null
   }
-  const iso = (ms: number) => new Date(ms).toISOString()
+
+  /** Every change of the outbox is reported: the pending counts live here, with the outbox. */
+  function changed(next: box.Outbox): void {
+    const before = outbox.entries
+    outbox = next
+    if (next.entries !== before) deps.onPending?.(box.pending(next))
+  }
 
   function pump(): void {
     if (closed) return
-    const at = now()
-    const seen = new Set<string>()
-    nextWake = Number.POSITIVE_INFINITY
-    for (const [key, entry] of outbox) {
-      const lane = laneOf(entry)
-      // Only the head of a lane may go: FIFO per incident and channel.
-      if (seen.has(lane)) continue
-      seen.add(lane)
-      if (staged.has(key) || inFlight.has(lane)) continue
-      const target = route(entry.channel, entry.identity)
-      if (!target?.channel.events.has(entry.notification.event)) {
-        // Configuration changed under a queued entry (reload, or restart with a new file).
-        drop(key, entry, unroutable(entry, target?.channel), entry.attempts)
-        seen.delete(lane)
-        continue
-      }
-      // The age bound holds for an entry that is waiting too (behind a hold, a
-      // long backoff, or a restored far-off retry), not only after an attempt.
-      const expires = Date.parse(entry.enqueuedAt) + retry.maxAgeMs
-      if (expires <= at) {
-        drop(key, entry, `gave up after ${entry.attempts} attempts: not delivered within ${retry.maxAgeMs} ms`, entry.attempts)
-        seen.delete(lane)
-        continue
-      }
-      const due = Math.max(Date.parse(entry.nextAttemptAt), holdOf(entry.channel, at))
-      if (due > at) {
-        nextWake = Math.min(nextWake, due, expires)
-        continue
-      }
-      if (inFlightOn(entry.channel) >= retry.maxInFlightPerChannel) continue
-      attempt(key, entry, target.channel, target.timeoutMs, lane)
-    }
+    const pass = box.due(outbox, now(), retry, {
+      staged,
+      inFlight,
+      unroutable: (entry) => box.unroutable(entry, route(entry.channel, entry.identity)?.channel, channels.has(entry.channel)),
+    })
+    changed(pass.outbox)
+    nextWake = pass.wake
+    for (const decision of pass.decisions)
+      if (decision.kind === 'drop') dropped(decision.key, decision.entry, decision.reason, decision.attempts)
+      else attempt(decision.key, decision.entry, decision.lane)
     forgetRetired()
     arm()
-  }
-
-  function unroutable(entry: OutboxEntry, channel: Channel | undefined): string {
-    if (channel) return `channel no longer takes ${entry.notification.event} events`
-    if (channels.has(entry.channel)) return 'channel configuration changed; its former destination can no longer be reached'
-    return 'channel no longer configured'
   }
 
   /** A retired destination with nothing left queued (or in flight) for it is forgotten. */
   function forgetRetired(): void {
     if (retired.size === 0) return
-    const wanted = new Set([...outbox.values()].map((entry) => destinationOf(entry.channel, entry.identity)))
+    const wanted = new Set(outbox.entries.map((entry) => box.destinationOf(entry.channel, entry.identity)))
     for (const destination of retired.keys()) if (!wanted.has(destination)) retired.delete(destination)
-  }
-
-  /** A channel's pause, forgotten once it has passed. */
-  function holdOf(channel: string, at: number): number {
-    const until = holds.get(channel)
-    if (until === undefined) return 0
-    if (until > at) return until
-    holds.delete(channel)
-    return 0
   }
 
   function arm(): void {
@@ -203,15 +154,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     timer.unref()
   }
 
-  function inFlightOn(channel: string): number {
-    let count = 0
-    for (const flight of inFlight.values()) if (flight.channel === channel) count++
-    return count
-  }
-
-  function attempt(key: string, entry: OutboxEntry, channel: Channel, timeoutMs: number, lane: string): void {
+  function attempt(key: string, entry: OutboxEntry, lane: string): void {
+    const target = route(entry.channel, entry.identity)
+    if (!target) return // `due` gives up whatever cannot be routed
+    const { channel, timeoutMs } = target
     const controller = new AbortController()
-    const firstAttemptAt = entry.firstAttemptAt ?? iso(now())
+    const firstAttemptAt = entry.firstAttemptAt ?? new Date(now()).toISOString()
     const done = attemptOnce(channel, entry.notification, controller, timeoutMs).then((result) => {
       inFlight.delete(lane)
       settle(key, result, firstAttemptAt)
@@ -224,54 +172,38 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   }
 
   function settle(key: string, result: SendResult, firstAttemptAt: string): void {
-    const entry = outbox.get(key)
-    if (!entry) return
-    const { channel, notification } = entry
-    if (result.ok) {
-      outbox.delete(key)
-      // The endpoint takes notifications again: whatever pause it asked for is over.
-      holds.delete(channel)
+    const { outbox: next, settled } = box.settle(outbox, key, result, { now: now(), firstAttemptAt }, retry, random)
+    changed(next)
+    if (settled.kind === 'gone') return
+    const { channel, notification } = settled.entry
+    if (settled.kind === 'sent') {
       if (lastError.delete(channel)) logger.info({ channel }, 'notification delivery recovered')
       logger.debug({ channel, probe: notification.probe, event: notification.event, id: notification.id }, 'notification sent')
       deps.onResult?.(channel, notification.event, 'sent')
       persist()
       return
     }
-    const attempts = entry.attempts + 1
-    if (!result.retryable) {
-      deps.onResult?.(channel, notification.event, 'failed')
-      drop(key, entry, result.reason, attempts)
-      return
-    }
-    const at = now()
-    // Capped: the endpoint may ask for a pause, not for silence.
-    const retryAfter =
-      result.retryAfterMs !== undefined && result.retryAfterMs > 0 ? Math.min(result.retryAfterMs, retry.maxRetryAfterMs) : 0
-    if (retryAfter > 0) holds.set(channel, at + retryAfter)
-    // At least 1 ms: a retry always goes through a timer, so a channel that
-    // fails at once cannot spin the event loop on a zero jitter draw.
-    const delay = Math.max(1, backoffDelay(attempts, retry, random), retryAfter)
-    if (at + delay > Date.parse(entry.enqueuedAt) + retry.maxAgeMs) {
-      deps.onResult?.(channel, notification.event, 'failed')
-      drop(key, entry, `gave up after ${attempts} attempts: ${result.reason}`, attempts)
-      return
-    }
-    outbox.set(key, { ...entry, attempts, firstAttemptAt, nextAttemptAt: iso(at + delay), lastError: result.reason })
     // Every failed attempt counts, as Alertmanager's notifications_failed_total does: a channel
     // that is down shows in the metrics within minutes, not when the entry is given up.
     deps.onResult?.(channel, notification.event, 'failed')
-    if (lastError.get(channel) !== result.reason) {
-      lastError.set(channel, result.reason)
+    if (settled.kind === 'dropped') {
+      dropped(key, settled.entry, settled.reason, settled.attempts)
+      return
+    }
+    const { attempts, lastError: reason } = settled.entry
+    if (reason !== null && lastError.get(channel) !== reason) {
+      lastError.set(channel, reason)
+      const retryInMs = settled.delayMs
       logger.warn(
-        { channel, probe: notification.probe, event: notification.event, attempts, retryInMs: delay, reason: result.reason },
+        { channel, probe: notification.probe, event: notification.event, attempts, retryInMs, reason },
         'notification delivery failed; will retry',
       )
     }
     persist()
   }
 
-  function drop(key: string, entry: OutboxEntry, reason: string, attempts: number): void {
-    outbox.delete(key)
+  /** An entry given up, already out of the outbox: what remains is telling. */
+  function dropped(key: string, entry: OutboxEntry, reason: string, attempts: number): void {
     staged.delete(key)
     const { notification } = entry
     logger.error(
@@ -286,60 +218,14 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   function enqueue(channelName: string, notification: Notification, identity?: string | null): boolean {
     const addressed = identity === undefined ? (identities.get(channelName) ?? null) : identity
     const channel = route(channelName, addressed)?.channel
-    const key = keyOf(channelName, addressed, notification.id)
     if (!channel?.events.has(notification.event)) return false
-    if (outbox.has(key)) {
-      undoAfter(key)
-      return false
-    }
-    const at = iso(now())
-    const entry: OutboxEntry = {
-      channel: channelName,
-      identity: addressed,
-      notification,
-      attempts: 0,
-      enqueuedAt: at,
-      firstAttemptAt: null,
-      nextAttemptAt: at,
-      lastError: null,
-    }
-    supersedeReminders(laneOf(entry))
-    outbox.set(key, entry)
-    staged.add(key)
+    const entry = box.entryOf(channelName, addressed, notification, now())
+    const next = box.add(outbox, entry, inFlight.get(box.laneOf(entry))?.key)
+    for (const key of next.superseded) staged.delete(key)
+    if (next.outbox !== outbox) changed(next.outbox)
+    if (!next.added) return false
+    staged.add(box.keyOf(entry))
     return true
-  }
-
-  /**
-   * The same notification queued again (its id is per incident and event),
-   * while newer events of its incident were queued behind it: a channel
-   * dropped and listed again (resolve, then firing) or the reverse, all
-   * while undelivered. The receiver is to end where the queued one leaves
-   * it, so what came after it is undone; skipping the repeat instead would
-   * leave the receiver in the state of the entry behind it (a firing after
-   * the incident's last resolve).
-   */
-  function undoAfter(key: string): void {
-    const entry = outbox.get(key) as OutboxEntry
-    const lane = laneOf(entry)
-    let after = false
-    for (const [other, queued] of outbox) {
-      if (other === key) after = true
-      else if (after && laneOf(queued) === lane) {
-        outbox.delete(other)
-        staged.delete(other)
-      }
-    }
-  }
-
-  /** A reminder not yet attempted says less than the newer event behind it. */
-  function supersedeReminders(lane: string): void {
-    const flying = inFlight.get(lane)?.key
-    for (const [key, entry] of outbox) {
-      if (entry.notification.event === 'reminder' && laneOf(entry) === lane && key !== flying) {
-        outbox.delete(key)
-        staged.delete(key)
-      }
-    }
   }
 
   async function stopInFlight(reason: string): Promise<void> {
@@ -381,19 +267,18 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       pump()
     },
     restore(entries) {
-      for (const entry of entries) {
-        const key = keyOf(entry.channel, entry.identity, entry.notification.id)
-        if (!outbox.has(key)) outbox.set(key, entry)
-      }
+      outbox = box.restore(outbox, entries)
+      // Reported even when nothing was restored: the counts exist from the start.
+      deps.onPending?.(box.pending(outbox))
     },
-    entries: () => [...outbox.values()],
+    entries: () => [...outbox.entries],
     setChannels(nextChannels, nextIdentities) {
       const next = nextIdentities ?? new Map<string, string>()
       // A destination that goes away stays reachable for what is queued for it (forgotten at the next pump otherwise).
       for (const [name, identity] of identities) {
         const channel = channels.get(name)
         if (channel && next.get(name) !== identity) {
-          retired.set(destinationOf(name, identity), { channel, timeoutMs: channel.timeoutMs })
+          retired.set(box.destinationOf(name, identity), { channel, timeoutMs: channel.timeoutMs })
         }
       }
       channels = nextChannels

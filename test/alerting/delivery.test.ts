@@ -56,6 +56,24 @@ describe('backoffDelay', () => {
 })
 
 describe('delivery', () => {
+  it('reports the pending count per channel on every change of the outbox', async () => {
+    const chat = fakeChannel('chat', { respond: DOWN })
+    const mail = fakeChannel('mail')
+    const pending: Record<string, number>[] = []
+    const h = harness([chat, mail], { onPending: (counts) => void pending.push(Object.fromEntries(counts)) })
+    h.delivery.restore([])
+    h.delivery.enqueue('chat', FIRING)
+    h.delivery.enqueue('chat', RESOLVED)
+    h.delivery.enqueue('mail', FIRING)
+    h.delivery.kick()
+    await advance()
+    // The failed attempt changes chat's entry (its next attempt), not the counts; mail's delivery does.
+    expect(pending).toEqual([{}, { chat: 1 }, { chat: 2 }, { chat: 2, mail: 1 }, { chat: 2, mail: 1 }, { chat: 2 }])
+    chat.respond = OK
+    await advance(60_000)
+    expect(pending.at(-1)).toEqual({})
+  })
+
   it('delivers an entry once, counts it sent, and empties the outbox', async () => {
     const chat = fakeChannel('chat')
     const h = harness([chat])

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { channelHash, createChannel } from '../../../src/alerting/channels/index.ts'
 import type { SlackMessage } from '../../../src/alerting/channels/slack.ts'
 import type { NotificationEvent } from '../../../src/alerting/notification.ts'
-import { alertingFileSchema } from '../../../src/loader/alerting-schema.ts'
+import { alertingSecretUses } from '../../../src/config/secret-use.ts'
 import { SecretMask } from '../../../src/config/secrets.ts'
+import { alertingFileSchema } from '../../../src/loader/alerting-schema.ts'
 import { deps, ENV, loadChannel, noSignal, notification, startServer } from './helpers.ts'
 
 /** The Slack channel against a real incoming-webhook stand-in on 127.0.0.1. */
@@ -121,8 +122,12 @@ describe('slack channel', () => {
 
   it('loads from alerting.yaml: the URL from the environment is a secret; a bad URL is refused', () => {
     const secrets = new SecretMask()
-    const schema = alertingFileSchema({ env: ENV, secrets })
-    const file = schema.parse({ channels: { chat: { type: 'slack', url: 'https://hooks.slack.test/services/{{ env.SECRET_PATH }}' } } })
+    const raw = { channels: { chat: { type: 'slack', url: 'https://hooks.slack.test/services/{{ env.SECRET_PATH }}' } } }
+    // Which names are secrets is decided as the loader does: by their use in the channel's credential fields.
+    const secretNames = new Map<string, string[]>()
+    alertingSecretUses(raw, 'alerting.yaml', secretNames)
+    const schema = alertingFileSchema({ env: ENV, secrets, secretNames })
+    const file = schema.parse(raw)
     expect(file.channels.chat).toEqual({ type: 'slack', timeout: 10_000, url: `https://hooks.slack.test/services/${ENV.SECRET_PATH}` })
     expect(secrets.mask(`posting to ${ENV.SECRET_PATH}`)).toBe('posting to ***')
     expect(schema.safeParse({ channels: { chat: { type: 'slack', url: 'hooks.slack.test' } } }).success).toBe(false)
