@@ -25,7 +25,7 @@ import type { OutboxEntry } from './outbox.ts'
 import { attemptOnce, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
 export type { OutboxEntry } from './outbox.ts'
-export { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 
 /**
  * `sent`: delivered. `failed`: one attempt failed, retried or not. `dropped`:

@@ -29,9 +29,6 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 }
 
-/** Used when a channel has no configured timeout (the channel schema's default). */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
-
 /** Full jitter (AWS "Exponential Backoff And Jitter"): uniform in [0, min(max, base·2^(n-1))). */
 export function backoffDelay(attempts: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1))

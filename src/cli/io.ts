@@ -11,7 +11,7 @@ export interface CliIo {
   readonly cwd: string
 }
 
-/** Exit codes (SPEC): 0 fine, 1 a probe or a delivery failed, 2 usage or configuration error. */
+/** Exit codes (README "Commands"): 0 fine, 1 a probe or a delivery failed, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const
 
 export function writeLine(stream: Writable, line = ''): void {

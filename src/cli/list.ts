@@ -2,13 +2,14 @@ import type { LoadedConfig } from '../loader/load.ts'
 import { formatDuration } from '../config/duration.ts'
 import { EXIT, type CliIo, loadForCommand, secretLines, writeLine } from './io.ts'
 import type { CommonOptions } from './options.ts'
+import { describeSchedule } from '../scheduler/plan.ts'
 
 /** One probe as `list --json` prints it. */
 export interface ListedProbe {
   readonly name: string
   readonly file: string
   readonly description: string | null
-  /** `every 1m`, or `cron 0 * * * *` (UTC). */
+  /** `every 1m`, or `cron 0 * * * * (UTC)`: the same text as `/api/probes` and the status page. */
   readonly schedule: string
   readonly intervalMs: number | null
   readonly cron: string | null
@@ -24,7 +25,7 @@ export function listProbes(config: LoadedConfig): ListedProbe[] {
     name: probe.name,
     file: probe.file,
     description: probe.description ?? null,
-    schedule: probe.intervalMs === null ? `cron ${probe.schedule}` : `every ${formatDuration(probe.intervalMs)}`,
+    schedule: describeSchedule(probe),
     intervalMs: probe.intervalMs,
     cron: probe.schedule ?? null,
     timeoutMs: probe.timeout,

@@ -19,7 +19,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     await program.parseAsync([...argv], { from: 'user' })
   } catch (error) {
-    // Help and --version end in a CommanderError with exit code 0; anything else is a usage error (SPEC: 2).
+    // Help and --version end in a CommanderError with exit code 0; anything else is a usage error (README "Commands": 2).
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage
     throw error
   }

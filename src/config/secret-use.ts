@@ -1,12 +1,12 @@
 /**
  * Which names are secrets, decided once at load from the files as written
- * (SPEC "Secrets"): a name read with `{{ secret.NAME }}`, or an
+ * (README "Secrets"): a name read with `{{ secret.NAME }}`, or an
  * `{{ env.NAME }}` used as a credential — in a credential header, a URL's
  * user-info, or a channel's credential field. Every other environment value
  * is plain configuration and is shown.
  */
 
-/** Header names whose value is a credential (SPEC "Secrets"). */
+/** Header names whose value is a credential (README "Secrets"). */
 export const CREDENTIAL_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|key|auth/i
 
 /** Channel fields that are credentials, by channel type. `headers` means every header value. */

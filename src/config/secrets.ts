@@ -1,5 +1,5 @@
 /**
- * The values of secrets (SPEC "Secrets": read with `{{ secret.NAME }}`, or an
+ * The values of secrets (README "Secrets": read with `{{ secret.NAME }}`, or an
  * env value used as a credential), collected at load and replaced by `***`
  * in anything the program prints, logs or sends, in every form they take:
  * as is, JSON-escaped, percent-encoded, base64 (inside `Basic` credentials).

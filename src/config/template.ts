@@ -294,18 +294,18 @@ export function jsonTemplateRefs(json: JsonTemplate): string[] {
 
 /** A zod string that compiles to a Template in the given context. */
 export function templateString(context: TemplateContext) {
-  return z.string().transform((text, ctx) => {
-    const compiled = compileTemplate(text, context)
-    if (!Array.isArray(compiled)) return compiled
-    for (const message of compiled) ctx.addIssue({ code: 'custom', message })
-    return z.NEVER
-  })
+  return compiledString(compileTemplate, context)
 }
 
 /** A zod string that compiles to a URL template (references percent-encoded for their place). */
 export function urlTemplateString(context: TemplateContext) {
+  return compiledString(compileUrlTemplate, context)
+}
+
+/** A zod string compiled by `compile`; each message it returns is an issue at the string's path. */
+function compiledString(compile: (source: string, context: TemplateContext) => Template | string[], context: TemplateContext) {
   return z.string().transform((text, ctx) => {
-    const compiled = compileUrlTemplate(text, context)
+    const compiled = compile(text, context)
     if (!Array.isArray(compiled)) return compiled
     for (const message of compiled) ctx.addIssue({ code: 'custom', message })
     return z.NEVER

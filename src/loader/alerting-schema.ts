@@ -5,9 +5,14 @@ import type { TemplateContext } from '../config/template.ts'
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
-/** `unknown channel "pager" (defined: oncall, chat)`: the one wording for a channel name that is not defined. */
-export function unknownChannelMessage(name: string, defined: readonly string[]): string {
-  return `unknown channel "${name}" (defined: ${defined.join(', ') || 'none'})`
+/**
+ * `unknown channel "pager" (defined: oncall, chat)`: the one wording for a channel name that is not defined.
+ * Given `file`, the alerting file the names come from, it reads `(alerting.yaml defines: oncall, chat)`:
+ * a probe file's diagnostic then says where to look; alerting.yaml's own diagnostics need not name it again.
+ */
+export function unknownChannelMessage(name: string, defined: readonly string[], file?: string): string {
+  const names = defined.join(', ') || 'none'
+  return `unknown channel "${name}" (${file === undefined ? 'defined' : `${file} defines`}: ${names})`
 }
 
 /** The schema of alerting.yaml: default policy and named channels. */

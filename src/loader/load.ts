@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import type * as z from 'zod'
 import { type AlertPolicy, resolvePolicy } from '../config/alert-policy.ts'
-import { type AlertingConfig, alertingFileSchema } from './alerting-schema.ts'
+import { type AlertingConfig, alertingFileSchema, unknownChannelMessage } from './alerting-schema.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
@@ -190,7 +190,7 @@ function unknownChannels(probes: readonly Loaded<unknown>[], alerting: Loaded<Al
       if (defined === null) {
         out.push({ ...where, message: `channel "${name}" needs an alerting file, and none is loaded (give --alerting <file>)` })
       } else if (!defined.includes(name)) {
-        out.push({ ...where, message: `unknown channel "${name}" (${alerting?.file.display} defines: ${defined.join(', ') || 'none'})` })
+        out.push({ ...where, message: unknownChannelMessage(name, defined, alerting?.file.display) })
       }
     }
   }

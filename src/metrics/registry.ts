@@ -5,10 +5,10 @@ import type { RunResult } from '../probe/result.ts'
 
 /**
  * Every metric smokeprobe exports, in one module around one injected
- * registry (STYLE §10). Names and labels are the SPEC "Metrics" contract.
+ * registry. Names and labels are the contract README "Metrics and endpoints" documents.
  *
  * With `--location`, every `probe_*` series carries a `location` label
- * (SPEC), so replicas at several vantage points never collide. The
+ * (README "Scaling"), so replicas at several vantage points never collide. The
  * process metrics (`smokeprobe_*`) describe this process, not a probe,
  * and stay unlabelled, as every exporter's `process_*` metrics do.
  */
@@ -78,7 +78,7 @@ interface ProbeSeries {
 export function createMetrics(options: { location: string | null }): Metrics {
   const registry = new FastRegistry()
   collectDefaultMetrics({ register: registry, prefix: 'smokeprobe_' })
-  // Gauges named `*_total` fail `promtool check metrics` (SPEC); each repeats the sum of its unsuffixed sibling.
+  // Gauges named `*_total` fail `promtool check metrics` (README "Metrics and endpoints"); each repeats the sum of its unsuffixed sibling.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(`smokeprobe_${name}`)
   }

@@ -57,7 +57,7 @@ export class ConnectionWatch {
 
 /**
  * undici's connector, wrapped to hand each new socket to the watch before it
- * connects (undici has no timing API; see notes/packages.md §1.3). undici
+ * connects (undici has no timing API). undici
  * ignores the Agent's connect options when `connect` is a function, so the
  * timeout and TLS options are given here.
  */

@@ -4,7 +4,7 @@ import type { SeenResponse } from './exchange.ts'
 import type { RenderedRequest } from './request.ts'
 import type { Failure } from './result.ts'
 
-/** A failure's excerpt is the first this many bytes of the body, as text (SPEC "Failure evidence"). */
+/** A failure's excerpt is the first this many bytes of the body, as text (README "A first run"). */
 export const EXCERPT_BYTES = 512
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
@@ -49,7 +49,7 @@ function headerText(headers: IncomingHttpHeaders, name: string): string | undefi
 
 /**
  * A `curl` command that repeats the request, quoted for a POSIX shell, with
- * every secret as `"$NAME"` (SPEC "Failure evidence").
+ * every secret as `"$NAME"` (README "A first run").
  */
 export function reproduceCommand(request: RenderedRequest, secrets: SecretMask): string {
   const q = (text: string) => secrets.shellQuote(text)

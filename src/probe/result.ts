@@ -32,7 +32,7 @@ export interface Failure {
   readonly reason: FailureReason
   /** One plain-words line, e.g. `read: expected status 200, got 500`. */
   readonly message: string
-  /** The evidence, when the step got a response (SPEC "Failure evidence"): its status, */
+  /** The evidence, when the step got a response (README "A first run"): its status, */
   readonly status?: number
   /** its `content-type`, when it had one, */
   readonly contentType?: string
@@ -77,7 +77,7 @@ export interface StepResult {
 
 /**
  * `aborted` is a run cut short by shutdown: it counts as neither success
- * nor failure (SPEC), so the alert state machine ignores it.
+ * nor failure (README "Alerting"), so the alert state machine ignores it.
  */
 export type RunOutcome = 'success' | 'failure' | 'aborted'
 

@@ -77,7 +77,7 @@ interface Reply {
 const TEXT = 'text/plain; charset=utf-8'
 
 /**
- * The daemon's HTTP endpoints (SPEC "HTTP endpoints"). Rejects with a clear
+ * The daemon's HTTP endpoints (README "Metrics and endpoints"). Rejects with a clear
  * message when the address cannot be bound (in use, not permitted).
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {

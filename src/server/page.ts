@@ -1,3 +1,4 @@
+import { failureText } from '../probe/failure-text.ts'
 import type { AlertStateName, ProbeStatus } from './status.ts'
 
 /** Seconds between reloads of the status page; about one probe interval. */
@@ -48,7 +49,7 @@ function row(probe: ProbeStatus): string {
   const description = probe.description === undefined ? '' : `<div class="meta">${escapeHtml(probe.description)}</div>`
   const since = probe.alert.since === null ? '' : ` title="since ${escapeHtml(probe.alert.since)}"`
   const excerpt = run?.failure?.bodyExcerpt === undefined ? '' : `<pre class="excerpt">${escapeHtml(run.failure.bodyExcerpt)}</pre>`
-  const failure = run?.failure ? `${escapeHtml(failureLine(run.failure))}${excerpt}` : ''
+  const failure = run?.failure ? `${escapeHtml(failureText(run.failure))}${excerpt}` : ''
   return [
     `<tr class="${probe.alert.state}">`,
     `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
@@ -84,8 +85,3 @@ th { font-weight: 600; background: #f5f5f5; }
 .firing td:last-child, .failing td:last-child { color: #8c1d1d; }
 .excerpt { margin: .3rem 0 0; padding: .3rem; background: #f5f5f5; color: #1a1a1a; font-size: .8rem; white-space: pre-wrap; max-height: 8rem; overflow: auto; }
 `
-
-/** `read: expected status 200, got 500`: the message already names its step; one that does not gets it prefixed, once. */
-function failureLine(failure: { readonly step: string; readonly message: string }): string {
-  return failure.message.startsWith(`${failure.step}:`) ? failure.message : `${failure.step}: ${failure.message}`
-}

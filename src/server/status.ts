@@ -43,7 +43,7 @@ export interface LastRunStatus {
     readonly kind: FailureKind
     readonly reason: FailureReason
     readonly message: string
-    /** The failed step's evidence (SPEC "Failure evidence"), masked; absent when there was no response. */
+    /** The failed step's evidence (README "A first run"), masked; absent when there was no response. */
     readonly status?: number
     readonly contentType?: string
     readonly bodyExcerpt?: string

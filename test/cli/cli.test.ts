@@ -74,9 +74,9 @@ describe('probe list', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toBe(
       [
-        'PROBE       SCHEDULE             TIMEOUT  STEPS  CHANNELS',
-        'health      cron */30 * * * * *  5s       1      chat',
-        'items-crud  every 1m             10s      3      oncall',
+        'PROBE       SCHEDULE                   TIMEOUT  STEPS  CHANNELS',
+        'health      cron */30 * * * * * (UTC)  5s       1      chat',
+        'items-crud  every 1m                   10s      3      oncall',
         '',
         'SMTP_PASS: secret (used in smtp.pass of channel oncall)',
         'WEBHOOK_URL: secret (used in url of channel chat)',

@@ -70,10 +70,8 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
 }
 
-/** `read: expected status 200, got 500`: the step named once, whether or not the message already starts with it. */
-export function failureText(error: { readonly step: string; readonly message: string }): string {
-  return error.message.startsWith(`${error.step}:`) ? error.message : `${error.step}: ${error.message}`
-}
+/** One home for a run failure's one-line text, shared with the status page. */
+export { failureText } from '../../probe/failure-text.ts'
 
 /** `team=storefront, tier=1`, or `none`. */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
