@@ -20,6 +20,18 @@ export interface Notification {
   readonly consecutiveFailures: number
   /** One line for a subject or a pager title, e.g. `FIRING items-crud: read: expected status 200, got 500`. */
   readonly summary: string
-  readonly error: { readonly step: string; readonly message: string } | null
+  readonly error: NotificationError | null
   readonly labels: Readonly<Record<string, string>>
+}
+
+/** The failed step as a notification carries it: the reason and, when the step got a response, its evidence (SPEC "Failure evidence"). */
+export interface NotificationError {
+  readonly step: string
+  readonly message: string
+  /** The response status, */
+  readonly status?: number
+  /** its `content-type`, */
+  readonly contentType?: string
+  /** and the first 512 bytes of its body, masked (`<N bytes of TYPE>` for a binary body); absent for an empty body or no response. */
+  readonly excerpt?: string
 }

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { AlertEvent } from './state.ts'
-import type { Notification } from './notification.ts'
+import type { Failure } from '../probe/result.ts'
+import type { Notification, NotificationError } from './notification.ts'
 
 export interface NotificationSubject {
   readonly probe: string
@@ -50,8 +51,19 @@ export function buildNotification(event: AlertEvent, subject: NotificationSubjec
     at: event.at,
     consecutiveFailures: event.consecutiveFailures,
     summary: summaryLine(event, subject),
-    error: event.failure ? { step: event.failure.step, message: event.failure.message } : null,
+    error: event.failure ? notificationError(event.failure) : null,
     labels: { ...subject.labels },
+  }
+}
+
+/** The failure's reason and evidence; the evidence fields are absent when the step got no response. */
+export function notificationError(failure: Failure): NotificationError {
+  return {
+    step: failure.step,
+    message: failure.message,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.contentType === undefined ? {} : { contentType: failure.contentType }),
+    ...(failure.bodyExcerpt === undefined ? {} : { excerpt: failure.bodyExcerpt }),
   }
 }
 

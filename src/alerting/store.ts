@@ -157,7 +157,16 @@ export const NotificationSchema = z.object({
   at: Iso,
   consecutiveFailures: z.int().min(0),
   summary: z.string(),
-  error: z.object({ step: z.string(), message: z.string() }).nullable(),
+  error: z
+    .object({
+      step: z.string(),
+      message: z.string(),
+      // The evidence, absent in files written before it was carried.
+      status: z.int().optional(),
+      contentType: z.string().optional(),
+      excerpt: z.string().optional(),
+    })
+    .nullable(),
   labels: z.record(z.string(), z.string()),
 }) satisfies z.ZodType<Notification>
 

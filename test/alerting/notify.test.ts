@@ -96,4 +96,16 @@ describe('buildNotification', () => {
     })
     expect(notification.labels).not.toBe(labels)
   })
+
+  it('carries the failed step’s evidence (status, content type, body excerpt) when it got a response', () => {
+    const failure = { ...FAILURE, status: 500, contentType: 'application/json', bodyExcerpt: '{"error":"db down"}' }
+    const notification = buildNotification(event({ failure }), { probe: 'items-crud', location: null, labels: {} })
+    expect(notification.error).toEqual({
+      step: 'read',
+      message: 'read: expected status 200, got 500',
+      status: 500,
+      contentType: 'application/json',
+      excerpt: '{"error":"db down"}',
+    })
+  })
 })

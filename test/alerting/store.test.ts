@@ -115,6 +115,14 @@ describe('store', () => {
     expect(await createStore(join(dir, 'state')).load()).toEqual({ data: DATA, warning: null })
   })
 
+  it('keeps a queued notification’s failure evidence across a restart', async () => {
+    const error = { step: 'read', message: 'read: expected status 200, got 500', status: 500, contentType: 'application/json', excerpt: '{"error":"db down"}' }
+    const data: StoredAlerts = { ...DATA, outbox: [{ ...DATA.outbox[0]!, notification: notification({ error }) }] }
+    const store = createStore(join(dir, 'state'))
+    expect(await store.save(data)).toEqual({ error: null })
+    expect((await createStore(join(dir, 'state')).load()).data.outbox[0]?.notification.error).toEqual(error)
+  })
+
   it('loads a file written before incident ids and channel identities were stored', async () => {
     const { incidentId: _, ...record } = DATA.probes['items-crud']!
     const { identity: __, ...entry } = DATA.outbox[0]!

@@ -4,7 +4,8 @@ import { formatLabels } from './common.ts'
 /** One element of the `POST /api/v2/alerts` body (Alertmanager `api/v2/openapi.yaml` postableAlert). */
 export interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>
-  readonly annotations: { readonly summary: string; readonly description: string }
+  /** `excerpt`: the failed step's response body (first 512 bytes, masked), when it had one. */
+  readonly annotations: { readonly summary: string; readonly description: string; readonly excerpt?: string }
   readonly startsAt: string
   readonly endsAt: string
 }
@@ -35,7 +36,11 @@ export function alertLabels(n: Notification, channelLabels: Readonly<Record<stri
 export function amAlert(n: Notification, channelLabels: Readonly<Record<string, string>>, endsAt: string): AlertmanagerAlert {
   return {
     labels: alertLabels(n, channelLabels, ALERTNAME),
-    annotations: { summary: n.summary, description: describe(n) },
+    annotations: {
+      summary: n.summary,
+      description: describe(n),
+      ...(n.event !== 'resolved' && n.error?.excerpt !== undefined ? { excerpt: n.error.excerpt } : {}),
+    },
     startsAt: n.since,
     endsAt,
   }
@@ -53,7 +58,8 @@ export function testAlert(n: Notification, channelLabels: Readonly<Record<string
 
 function describe(n: Notification): string {
   const where = n.location ? ` from ${n.location}` : ''
-  const failure = n.error ? `\nFailing step: ${n.error.step}\nReason: ${n.error.message}` : ''
+  const status = n.error?.status === undefined ? '' : `\nResponse status: ${n.error.status}`
+  const failure = n.error ? `\nFailing step: ${n.error.step}\nReason: ${n.error.message}${status}` : ''
   const head =
     n.event === 'resolved'
       ? `Probe ${n.probe} recovered${where} at ${n.at}; it had been failing since ${n.since}.`

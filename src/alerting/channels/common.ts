@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { duration, formatDuration } from '../../config/duration.ts'
 import type { SecretMask } from '../../config/secrets.ts'
-import type { Notification, NotificationEvent } from '../notification.ts'
+import type { Notification, NotificationError, NotificationEvent } from '../notification.ts'
 
 /** Fields every channel accepts. */
 export const channelCommonFields = {
@@ -39,8 +39,20 @@ export function maskNotification(notification: Notification, secrets: SecretMask
   return {
     ...notification,
     summary: secrets.mask(notification.summary),
-    error: notification.error && { step: secrets.mask(notification.error.step), message: secrets.mask(notification.error.message) },
+    error: notification.error && maskError(notification.error, secrets),
     labels,
+  }
+}
+
+function maskError(error: NotificationError, secrets: SecretMask): NotificationError {
+  const { step, message, contentType, excerpt } = error
+  return {
+    ...error,
+    step: secrets.mask(step),
+    message: secrets.mask(message),
+    ...(contentType === undefined ? {} : { contentType: secrets.mask(contentType) }),
+    // Already masked when the probe ran, and masked again here: the one place every channel's text passes.
+    ...(excerpt === undefined ? {} : { excerpt: secrets.mask(excerpt) }),
   }
 }
 

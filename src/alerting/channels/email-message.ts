@@ -32,15 +32,28 @@ export function emailBody(n: Notification): string {
   if (n.event === 'resolved') rows.push(['Resolved at', n.at])
   rows.push(['Consecutive failures', String(n.consecutiveFailures)])
   if (n.error) rows.push(['Failing step', n.error.step], ['Reason', n.error.message])
+  if (n.error?.status !== undefined) rows.push(['Response status', String(n.error.status)])
+  if (n.error?.contentType !== undefined) rows.push(['Content-Type', n.error.contentType])
   rows.push(['Labels', formatLabels(n.labels)])
   const width = Math.max(...rows.map(([name]) => name.length)) + 2
   const table = rows.map(([name, value]) => `${`${name}:`.padEnd(width)}${value}`).join('\n')
+  // The response body, indented so a mail client shows it apart from the table; not on a resolve.
+  const excerpt =
+    n.event !== 'resolved' && n.error?.excerpt !== undefined ? [`Response body (first 512 bytes):\n${indent(n.error.excerpt)}`] : []
   return [
     `${EVENT_LABEL[n.event]}: ${headline(n)}`,
     table,
+    ...excerpt,
     n.summary,
     `Notification ${n.id}, incident ${n.incidentId}, sent by smokeprobe at ${n.at}.`,
   ].join('\n\n')
+}
+
+function indent(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((line) => `    ${line}`)
+    .join('\n')
 }
 
 function headline(n: Notification): string {

@@ -73,7 +73,13 @@ export function pagerDutyEvent(config: PagerDutyConfig, n: Notification, action:
         probe: n.probe,
         location: n.location,
         step: n.error?.step ?? null,
+        reason: n.error?.message ?? null,
+        // `message` is the name before `reason`; kept for receivers' rules that read it.
         message: n.error?.message ?? null,
+        // The evidence, when the failed step got a response.
+        ...(n.error?.status === undefined ? {} : { status: n.error.status }),
+        ...(n.error?.contentType === undefined ? {} : { contentType: n.error.contentType }),
+        ...(n.error?.excerpt === undefined ? {} : { excerpt: n.error.excerpt }),
         consecutiveFailures: n.consecutiveFailures,
         since: n.since,
         labels: n.labels,

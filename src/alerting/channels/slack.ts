@@ -55,14 +55,27 @@ function headline(n: Notification): string {
 export function slackMessage(n: Notification): SlackMessage {
   const text = headline(n)
   const details = [`*Probe:* ${n.probe}`, `*Location:* ${n.location ?? '-'}`, `*Labels:* ${formatLabels(n.labels)}`]
-  if ((n.event === 'firing' || n.event === 'reminder') && n.error)
+  if ((n.event === 'firing' || n.event === 'reminder') && n.error) {
     details.push(`*Failure:* \`${slackEscape(failureText(n.error)).replaceAll('`', "'")}\``)
+  }
+  const excerpt = n.event === 'firing' || n.event === 'reminder' ? n.error?.excerpt : undefined
+  // Its own block, cut inside the fence so the fence survives; backticks become quotes so the body cannot close it.
+  const body =
+    excerpt === undefined
+      ? []
+      : [
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: `*Response body:*\n\`\`\`${truncate(slackEscape(excerpt).replaceAll('`', "'"), MAX_SECTION_CHARS - 40)}\`\`\`` },
+          },
+        ]
   return {
     text,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`${EVENT_LABEL[n.event]} ${n.probe}`, MAX_HEADER_CHARS) } },
       { type: 'section', text: { type: 'mrkdwn', text: truncate(slackEscape(n.summary || text), MAX_SECTION_CHARS) } },
       { type: 'section', text: { type: 'mrkdwn', text: truncate(details.join('\n'), MAX_SECTION_CHARS) } },
+      ...body,
       { type: 'context', elements: [{ type: 'mrkdwn', text: `smokeprobe · incident ${n.incidentId} · ${n.at}` }] },
     ],
   }

@@ -1,9 +1,10 @@
-import { HttpResponse, http } from 'msw'
+import { HttpResponse, http, passthrough } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertmanagerAlert } from '../../../src/alerting/channels/alertmanager-alert.ts'
 import { type AlertmanagerChannel, alertmanager, alertsEndpoint } from '../../../src/alerting/channels/alertmanager.ts'
-import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
+import { deps, ENV, evidenceNotification, loadChannel, MASKED_EXCERPT, noSignal, notification, startServer } from './helpers.ts'
+import { createChannel } from '../../../src/alerting/channels/index.ts'
 
 const AM = 'http://am-1.test:9093'
 const server = setupServer()
@@ -170,5 +171,30 @@ describe('alertmanager channel', () => {
     const [alert] = batches[1] as [AlertmanagerAlert]
     expect(alert.startsAt).toBe('2026-01-01T11:00:00.000Z')
     expect(Date.parse(alert.endsAt)).toBeGreaterThan(Date.now())
+  })
+})
+
+describe('alertmanager channel: failure evidence', () => {
+  it('sends annotations.excerpt with the echoed secret masked, and none on the resolve (real loopback server)', async () => {
+    const s = await startServer((_req, res) => res.writeHead(200).end())
+    const { config, secrets } = loadChannel('alertmanager', { url: `${s.url}/{{ secret.SECRET_PATH }}` })
+    const c = createChannel(config, deps(secrets))
+    // The loopback server is real: msw lets its requests through.
+    server.use(http.all(`${s.url}/*`, () => passthrough()))
+    try {
+      expect(await c.send(evidenceNotification(ENV.SECRET_PATH), noSignal())).toEqual({ ok: true })
+      const body = s.received[0]?.body ?? ''
+      expect(body).not.toContain(ENV.SECRET_PATH)
+      const [alert] = JSON.parse(body) as AlertmanagerAlert[]
+      expect(alert?.annotations.excerpt).toBe(MASKED_EXCERPT)
+      expect(alert?.annotations.description).toContain('Response status: 500')
+      const resolved = evidenceNotification(ENV.SECRET_PATH, { event: 'resolved', id: 'inc1234-resolved', at: '2026-01-01T10:09:00.000Z' })
+      expect(await c.send(resolved, noSignal())).toEqual({ ok: true })
+      const [after] = JSON.parse(s.received.at(-1)?.body ?? '') as AlertmanagerAlert[]
+      expect(after?.annotations).not.toHaveProperty('excerpt')
+    } finally {
+      await c.close?.()
+      await s.close()
+    }
   })
 })

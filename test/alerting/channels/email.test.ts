@@ -6,7 +6,7 @@ import type { Channel } from '../../../src/alerting/channel.ts'
 import { createChannel } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from '../../support/smtp-sink.ts'
-import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
+import { deps, ENV, evidenceNotification, loadChannel, MASKED_EXCERPT, noSignal, notification } from './helpers.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -184,5 +184,18 @@ describe('email channel', () => {
     await channel(sink.port).send(n, noSignal())
     expect(sink.inbox[0]?.raw).not.toContain(ENV.SMTP_PASS)
     expect(text(sink.inbox[0]?.raw ?? '')).toContain('read: GET /items?key=*** returned 500')
+  })
+})
+
+describe('email channel: failure evidence', () => {
+  it('shows the status, content type and response body in the mail, the echoed secret masked (real SMTP sink)', async () => {
+    const sink = await smtpSink()
+    await channel(sink.port).send(evidenceNotification(ENV.SMTP_PASS), noSignal())
+    const raw = sink.inbox[0]?.raw ?? ''
+    expect(raw).not.toContain(ENV.SMTP_PASS)
+    const body = text(raw).replaceAll('\r\n', '\n')
+    expect(body).toContain('Response status:')
+    expect(body).toContain('application/json')
+    expect(body).toContain(`Response body (first 512 bytes):\n    ${MASKED_EXCERPT}`)
   })
 })

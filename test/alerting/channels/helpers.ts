@@ -93,3 +93,24 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 export function noSignal(): AbortSignal {
   return new AbortController().signal
 }
+
+/**
+ * A firing whose failed step got an answer: the body echoes `secret` (one the
+ * channel's config uses, so the mask must catch it in every payload) and carries what chat tools would
+ * render (`<!channel>`, a fence).
+ */
+export function evidenceNotification(secret: string, overrides: Partial<Notification> = {}): Notification {
+  return notification({
+    error: {
+      step: 'read',
+      message: 'read: expected status 200, got 500',
+      status: 500,
+      contentType: 'application/json',
+      excerpt: `{"error":"db down","echo":"${secret}","note":"<!channel> \`\`\`"}`,
+    },
+    ...overrides,
+  })
+}
+
+/** The excerpt of `evidenceNotification()` as every channel must show it: the secret masked. */
+export const MASKED_EXCERPT = '{"error":"db down","echo":"***","note":"<!channel> ```"}'

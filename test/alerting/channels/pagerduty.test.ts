@@ -1,10 +1,10 @@
 import { hostname } from 'node:os'
-import { HttpResponse, http } from 'msw'
+import { HttpResponse, http, passthrough } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createChannel } from '../../../src/alerting/channels/index.ts'
 import { dedupKey, PAGERDUTY_EVENTS_URL } from '../../../src/alerting/channels/pagerduty.ts'
-import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
+import { deps, ENV, evidenceNotification, loadChannel, MASKED_EXCERPT, noSignal, notification, startServer } from './helpers.ts'
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }))
@@ -50,6 +50,7 @@ describe('pagerduty channel', () => {
             probe: 'items-crud',
             location: 'eu-1',
             step: 'read',
+            reason: 'read: expected status 200, got 500',
             message: 'read: expected status 200, got 500',
             consecutiveFailures: 5,
             since: '2026-01-01T10:00:00.000Z',
@@ -167,5 +168,33 @@ describe('pagerduty channel', () => {
   it('a network error is retried', async () => {
     fakePagerDuty([() => HttpResponse.error()])
     expect(await channel().send(notification(), noSignal())).toMatchObject({ ok: false, retryable: true })
+  })
+})
+
+describe('pagerduty channel: failure evidence', () => {
+  it('puts the excerpt, step and reason in payload.custom_details, the echoed secret masked (real loopback server)', async () => {
+    const s = await startServer((_req, res) =>
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success","message":"Event processed","dedup_key":"x"}'),
+    )
+    // The loopback server is real: msw lets its requests through.
+    server.use(http.all(`${s.url}/*`, () => passthrough()))
+    try {
+      const { config, secrets } = loadChannel('pagerduty', { routingKey: '{{ env.PD_ROUTING_KEY }}', url: `${s.url}/v2/enqueue` })
+      expect(await createChannel(config, deps(secrets)).send(evidenceNotification(ENV.PD_ROUTING_KEY), noSignal())).toEqual({ ok: true })
+      const body = s.received[0]?.body ?? ''
+      const event = JSON.parse(body) as { routing_key: string; payload: { custom_details: Record<string, unknown> } }
+      // The routing key travels in its own field, and only there.
+      expect(event.routing_key).toBe(ENV.PD_ROUTING_KEY)
+      expect(JSON.stringify(event.payload)).not.toContain(ENV.PD_ROUTING_KEY)
+      expect(event.payload.custom_details).toMatchObject({
+        step: 'read',
+        reason: 'read: expected status 200, got 500',
+        status: 500,
+        contentType: 'application/json',
+        excerpt: MASKED_EXCERPT,
+      })
+    } finally {
+      await s.close()
+    }
   })
 })

@@ -5,7 +5,7 @@ import type { NotificationEvent } from '../../../src/alerting/notification.ts'
 import { alertingSecretUses } from '../../../src/config/secret-use.ts'
 import { SecretMask } from '../../../src/config/secrets.ts'
 import { alertingFileSchema } from '../../../src/loader/alerting-schema.ts'
-import { deps, ENV, loadChannel, noSignal, notification, startServer } from './helpers.ts'
+import { deps, ENV, evidenceNotification, loadChannel, noSignal, notification, startServer } from './helpers.ts'
 
 /** The Slack channel against a real incoming-webhook stand-in on 127.0.0.1. */
 const cleanups: (() => Promise<void>)[] = []
@@ -132,5 +132,26 @@ describe('slack channel', () => {
     expect(secrets.mask(`posting to ${ENV.SECRET_PATH}`)).toBe('posting to ***')
     expect(schema.safeParse({ channels: { chat: { type: 'slack', url: 'hooks.slack.test' } } }).success).toBe(false)
     expect(schema.safeParse({ channels: { chat: { type: 'slack', url: 'https://x.test', channel: '#ops' } } }).success).toBe(false)
+  })
+})
+
+describe('slack channel: failure evidence', () => {
+  it('shows the response body in a code block: the echoed secret masked, mentions escaped, the fence unbreakable', async () => {
+    const s = await slackHook()
+    const { channel } = slackTo(s.url)
+    await channel.send(evidenceNotification(ENV.SECRET_PATH), noSignal())
+    const body = s.received[0]?.body ?? ''
+    expect(body).not.toContain(ENV.SECRET_PATH)
+    expect(body).not.toContain('<!channel>')
+    expect(JSON.stringify(posted(s).blocks)).toContain(
+      JSON.stringify("*Response body:*\n```{\"error\":\"db down\",\"echo\":\"***\",\"note\":\"&lt;!channel&gt; '''\"}```").slice(1, -1),
+    )
+  })
+
+  it('leaves the body out of the resolve', async () => {
+    const s = await slackHook()
+    const { channel } = slackTo(s.url)
+    await channel.send(evidenceNotification(ENV.SECRET_PATH, { event: 'resolved', id: 'inc1234-resolved' }), noSignal())
+    expect(JSON.stringify(posted(s).blocks)).not.toContain('Response body')
   })
 })

@@ -1,9 +1,9 @@
-import { HttpResponse, http } from 'msw'
+import { HttpResponse, http, passthrough } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createChannel } from '../../../src/alerting/channels/index.ts'
 import type { Notification } from '../../../src/alerting/notification.ts'
-import { deps, ENV, loadChannel, noSignal, notification } from './helpers.ts'
+import { deps, ENV, evidenceNotification, loadChannel, MASKED_EXCERPT, noSignal, notification, startServer } from './helpers.ts'
 
 const HOOK = `https://hooks.example.test/${ENV.SECRET_PATH}`
 const server = setupServer()
@@ -145,5 +145,32 @@ describe('webhook channel', () => {
     capture()
     const result = await channel().send(notification(), AbortSignal.abort())
     expect(result).toEqual({ ok: false, retryable: true, reason: 'aborted' })
+  })
+})
+
+describe('webhook channel: failure evidence', () => {
+  it('posts error.excerpt, status and content type beside every existing field, the echoed secret masked (real loopback server)', async () => {
+    const s = await startServer((_req, res) => res.writeHead(204).end())
+    // The loopback server is real: msw lets its requests through.
+    server.use(http.all(`${s.url}/*`, () => passthrough()))
+    try {
+      const { config, secrets } = loadChannel('webhook', { url: `${s.url}/hook/{{ env.SECRET_PATH }}`, timeout: '2s' })
+      expect(await createChannel(config, deps(secrets)).send(evidenceNotification(ENV.SECRET_PATH), noSignal())).toEqual({ ok: true })
+      const body = s.received[0]?.body ?? ''
+      expect(body).not.toContain(ENV.SECRET_PATH)
+      const payload = JSON.parse(body) as Record<string, unknown>
+      expect(Object.keys(payload)).toEqual(
+        expect.arrayContaining(['event', 'probe', 'consecutiveFailures', 'since', 'summary', 'error', 'labels']),
+      )
+      expect(payload.error).toEqual({
+        step: 'read',
+        message: 'read: expected status 200, got 500',
+        status: 500,
+        contentType: 'application/json',
+        excerpt: MASKED_EXCERPT,
+      })
+    } finally {
+      await s.close()
+    }
   })
 })
