@@ -61,6 +61,17 @@ function run(a: Alerter, outcome: RunOutcome) {
   })
 }
 
+/** An alerter whose probe has fired on `channel` (two failed runs, the firing delivered). */
+async function paged(channel: FakeChannel, hash: string, what: string) {
+  const { alerter } = start(channel, hash)
+  await alerter.load()
+  await alerter.configure([PROBE])
+  await run(alerter, 'failure')
+  const [firing] = (await run(alerter, 'failure')).notifications
+  await until(() => channel.sent.length === 1, what)
+  return { alerter, firing }
+}
+
 const quiet = () => new Promise((resolve) => setTimeout(resolve, 150))
 const events = (c: FakeChannel) => c.attempts.map((n) => n.event)
 
@@ -79,12 +90,7 @@ describe('channel identity', () => {
 
   it('a reload that changes the destination mid-incident: the old one is resolved, the new one paged, then resolved', async () => {
     const old = pager()
-    const { alerter: a } = start(old, 'key-one')
-    await a.load()
-    await a.configure([PROBE])
-    await run(a, 'failure')
-    const [firing] = (await run(a, 'failure')).notifications
-    await until(() => old.sent.length === 1, 'the old destination paged')
+    const { alerter: a, firing } = await paged(old, 'key-one', 'the old destination paged')
 
     const moved = pager()
     a.setChannels(new Map([['pager', moved]]), new Map([['pager', 'key-two']]))
@@ -102,12 +108,7 @@ describe('channel identity', () => {
 
   it('a reload with the same destination sends nothing', async () => {
     const first = pager()
-    const { alerter: a } = start(first, 'key-one')
-    await a.load()
-    await a.configure([PROBE])
-    await run(a, 'failure')
-    await run(a, 'failure')
-    await until(() => first.sent.length === 1, 'paged')
+    const { alerter: a } = await paged(first, 'key-one', 'paged')
     const same = pager()
     a.setChannels(new Map([['pager', same]]), new Map([['pager', 'key-one']]))
     await a.configure([PROBE])
@@ -118,12 +119,7 @@ describe('channel identity', () => {
 
   it('new channels given without hashes are not taken to have moved', async () => {
     const first = pager()
-    const { alerter: a } = start(first, 'key-one')
-    await a.load()
-    await a.configure([PROBE])
-    await run(a, 'failure')
-    await run(a, 'failure')
-    await until(() => first.sent.length === 1, 'paged')
+    const { alerter: a } = await paged(first, 'key-one', 'paged')
     const unknown = pager()
     a.setChannels(new Map([['pager', unknown]]))
     await a.configure([PROBE])
