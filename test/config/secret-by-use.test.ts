@@ -52,6 +52,14 @@ async function problems(files: Record<string, string>, env?: Record<string, stri
   return result.diagnostics.map((d) => `${d.path}: ${d.message}`)
 }
 
+/** An email channel whose password is a credential and whose user is not. */
+const MAIL_CHANNEL = `  mail:
+    type: email
+    smtp: { host: smtp.test, user: "{{ env.SMTP_USER }}", pass: "{{ env.SMTP_PASS }}" }
+    from: a@example.test
+    to: [b@example.test]
+`
+
 const ITEMS = `name: items-crud
 vars:
   base: "{{ env.ITEMS_API_URL }}/{{ env.TENANT }}"
@@ -91,12 +99,7 @@ steps:
     request: { url: "http://{{ env.BASIC_USER }}:{{ env.BASIC_PASS }}@127.0.0.1:9/{{ env.TENANT }}?t={{ secret.ITEMS_API_TOKEN }}" }
 `,
       'alerting.yaml': `channels:
-  mail:
-    type: email
-    smtp: { host: smtp.test, user: "{{ env.SMTP_USER }}", pass: "{{ env.SMTP_PASS }}" }
-    from: a@example.test
-    to: [b@example.test]
-  chat: { type: webhook, url: "{{ env.HOOK_URL }}" }
+${MAIL_CHANNEL}  chat: { type: webhook, url: "{{ env.HOOK_URL }}" }
   pager: { type: pagerduty, routingKey: "{{ env.PD_KEY }}" }
 `,
     })
@@ -157,12 +160,7 @@ describe('masking that holds', () => {
     const config = await loaded({
       'items.yaml': ITEMS,
       'alerting.yaml': `channels:
-  mail:
-    type: email
-    smtp: { host: smtp.test, user: "{{ env.SMTP_USER }}", pass: "{{ env.SMTP_PASS }}" }
-    from: a@example.test
-    to: [b@example.test]
-`,
+${MAIL_CHANNEL}`,
     })
     const secrets = new SecretMask()
     secrets.absorb(config.secrets)
