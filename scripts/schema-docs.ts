@@ -98,6 +98,12 @@ export const PROBE_DOCS: Docs = {
     'steps[].capture.<variable>.json': 'A JSONPath into the response body.',
     'steps[].capture.<variable>.header': 'A response header name.',
     'steps[].capture.<variable>.status': '`true`: the response status code.',
+    'steps[].retry':
+      'Send the request again after a transport fault (refused, reset, DNS, TLS), a timeout or a 5xx — never after another answer. Each retry must fit in the run’s deadline, before the cleanup reserve. A run that passes only after a retry counts as `retried`: a success for alerting, flaky on the status page.',
+    'steps[].retry.attempts': 'Retries after the first attempt: 1 to 5.',
+    'steps[].retry.delay': 'Wait before each retry. Default: 1s.',
+    'steps[].retry.unsafe':
+      'Allow retries of a POST or PATCH, which are not idempotent (the target must tolerate the repeat). Without it such a retry is a validation error. Default: false.',
     alert: 'This probe’s alert policy; each field given overrides the alerting file’s `defaults`.',
     ...prefixed('alert', POLICY),
   },
