@@ -117,5 +117,9 @@ export const ALERTING_DOCS: Docs = {
     ...prefixed('defaults', POLICY),
     channels: 'Named channels, keyed by a name of lower-case letters, digits, `-` and `_`. Check one with `probe alert test <name>`.',
     'channels.<name>': 'One channel; its `type` decides its other fields.',
+    canaries:
+      'URLs outside the targets that the monitor must reach when its own network works (at most 10). When a run fails to connect or times out, the canaries are asked (one check at a time, its answer kept 30 s, 2 s per canary); when every one fails, the run is `inconclusive`: neither a failure nor a success, and nothing is paged. A canary with the origin and path of a probe step’s URL is an error.',
+    'canaries[].url': 'An http(s) URL; may come from `{{ env.NAME }}`.',
+    'canaries[].status': 'The status that counts as an answer. Default: any status below 500.',
   },
 }
