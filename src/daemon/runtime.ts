@@ -116,7 +116,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       if (judgement.outcome === 'aborted') return
       metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
-      const { state } = await alerter.record(result, judgement)
+      // The slot, shared by every replica running this configuration, names an incident this run opens.
+      const { state } = await alerter.record(result, judgement, slot)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
