@@ -108,6 +108,22 @@ describe('a step with retry:', () => {
     expect(server.requests).toHaveLength(1)
   })
 
+  test('a step timeout is retried, each attempt with its own timeout, until one answers', async () => {
+    let seen = 0
+    const server = await serve((_req, res) => {
+      // The first two attempts hang past the step's 100ms; the third answers.
+      if (++seen <= 2) return
+      json(res, 200, {})
+    })
+    const { probe, secrets } = probeOf(server.url, { request: { url: `${server.url}/x`, timeout: '100ms' }, retry: { attempts: 3, delay: '10ms' } })
+    const t0 = performance.now()
+    const result = await runProbe(probe, { secrets })
+    expect(result.outcome).toBe('success')
+    expect(result.steps[0]?.attempts).toBe(3)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(200)
+    expect(performance.now() - t0).toBeLessThan(1_500)
+  })
+
   test('a POST with retry.unsafe is retried', async () => {
     const server = await serve(scripted([502]))
     const { probe, secrets } = probeOf(server.url, {
