@@ -98,6 +98,12 @@ export const PROBE_DOCS: Docs = {
     'steps[].capture.<variable>.json': 'A JSONPath into the response body.',
     'steps[].capture.<variable>.header': 'A response header name.',
     'steps[].capture.<variable>.status': '`true`: the response status code.',
+    'steps[].retry':
+      'Send the request again after a transport fault (refused, reset, DNS, TLS), a timeout or a 5xx — never after another answer. Each retry must fit in the run’s deadline, before the cleanup reserve. A run that passes only after a retry counts as `retried`: a success for alerting, flaky on the status page.',
+    'steps[].retry.attempts': 'Retries after the first attempt: 1 to 5.',
+    'steps[].retry.delay': 'Wait before each retry. Default: 1s.',
+    'steps[].retry.unsafe':
+      'Allow retries of a POST or PATCH, which are not idempotent (the target must tolerate the repeat). Without it such a retry is a validation error. Default: false.',
     alert: 'This probe’s alert policy; each field given overrides the alerting file’s `defaults`.',
     ...prefixed('alert', POLICY),
   },
@@ -111,5 +117,9 @@ export const ALERTING_DOCS: Docs = {
     ...prefixed('defaults', POLICY),
     channels: 'Named channels, keyed by a name of lower-case letters, digits, `-` and `_`. Check one with `probe alert test <name>`.',
     'channels.<name>': 'One channel; its `type` decides its other fields.',
+    canaries:
+      'URLs outside the targets that the monitor must reach when its own network works (at most 10). When a run fails to connect or times out, the canaries are asked (one check at a time, its answer kept 30 s, 2 s per canary); when every one fails, the run is `inconclusive`: neither a failure nor a success, and nothing is paged. A canary with the origin and path of a probe step’s URL is an error.',
+    'canaries[].url': 'An http(s) URL; may come from `{{ env.NAME }}`.',
+    'canaries[].status': 'The status that counts as an answer. Default: any status below 500.',
   },
 }

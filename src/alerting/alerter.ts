@@ -62,8 +62,15 @@ export interface Alerter {
    * run (src/judge/); without one the run counts as its raw outcome, unmuted,
    * which is what the judge decides when no canaries, windows or mutes are
    * configured.
+   *
+   * `slot` is the scheduled slot the run was started for. A failed run's
+   * slot, not its start on this process's clock, opens the incident and so
+   * names it: two replicas of one location run the same slots, so they open
+   * the same incident id (and PagerDuty `dedup_key`, webhook
+   * `Idempotency-Key`) and the receiver deduplicates. Without a slot (a
+   * caller outside the scheduler), the run's start.
    */
-  record(result: RunResult, judgement?: Judgement): Promise<{ state: AlertState; notifications: Notification[] }>
+  record(result: RunResult, judgement?: Judgement, slot?: Date): Promise<{ state: AlertState; notifications: Notification[] }>
   status(probe: string): AlertState | undefined
   /** For shutdown: deliver what falls due within `deadlineMs`, persist the rest. */
   flush(deadlineMs: number): Promise<void>
@@ -308,7 +315,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (moved) void save().then(() => delivery.kick())
     },
 
-    async record(result, judgement = { outcome: result.outcome, muted: false }) {
+    async record(result, judgement = { outcome: result.outcome, muted: false }, slot) {
       const record = records.get(result.probe)
       // A run that finishes after a reload removed its probe: the probe is already retired.
       if (!record) return { state: INITIAL_STATE, notifications: [] }
@@ -318,7 +325,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         outcome: judgement.outcome,
         muted: judgement.muted,
         failure: result.failure,
-        at: Number.isNaN(started.getTime()) ? at : started,
+        at: slot ?? (Number.isNaN(started.getTime()) ? at : started),
       }
       const { state, events } = next(record.state, run, record.policy, at)
       if (state === record.state && events.length === 0) return { state, notifications: [] }

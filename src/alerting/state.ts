@@ -72,7 +72,10 @@ export interface RunInput {
   /** In a maintenance window or an ad-hoc mute: the state advances, no event is decided. */
   readonly muted: boolean
   readonly failure: Failure | null
-  /** When the run started: the first failed run's time becomes the incident start. */
+  /**
+   * The run's scheduled slot (or its start, outside the scheduler): the first
+   * failed run's becomes the incident start, and with it the incident's id.
+   */
   readonly at: Date
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { DaemonOptions } from '../daemon/options.ts'
-import type { Shard } from '../daemon/shard.ts'
+import { podOrdinal, type Shard } from '../daemon/shard.ts'
 
 /** The flags every command understands, after flags, environment and defaults are merged and checked. */
 export type CommonOptions = DaemonOptions
@@ -14,6 +14,7 @@ export const ENV_VARS = {
   stateDir: 'SMOKEPROBE_STATE_DIR',
   location: 'SMOKEPROBE_LOCATION',
   shard: 'SMOKEPROBE_SHARD',
+  shards: 'SMOKEPROBE_SHARDS',
   logLevel: 'SMOKEPROBE_LOG_LEVEL',
   secretsDir: 'SMOKEPROBE_SECRETS_DIR',
 } as const
@@ -38,6 +39,7 @@ export interface RawFlags {
   readonly stateDir?: string
   readonly location?: string
   readonly shard?: string
+  readonly shards?: string
   readonly logLevel?: string
   readonly secretsDir?: string
 }
@@ -69,8 +71,9 @@ export function resolveOptions(
   if (typeof listen === 'string') errors.push(`${source('listen')}: ${listen}`)
 
   const shardText = flags.shard ?? fromEnv('shard')
-  const shard = shardText === undefined ? null : parseShard(shardText)
-  if (typeof shard === 'string') errors.push(`${source('shard')}: ${shard}`)
+  const shardsText = flags.shards ?? fromEnv('shards')
+  const shard = resolveShard(shardText, shardsText, env)
+  if (typeof shard === 'string') errors.push(`${shardText === undefined ? source('shards') : source('shard')}: ${shard}`)
 
   const logLevel = (flags.logLevel ?? fromEnv('logLevel') ?? DEFAULTS.logLevel).toLowerCase()
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -96,6 +99,25 @@ export function parseListen(text: string): { host: string; port: number } | stri
 
 function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+/**
+ * `--shard i/n`, or `--shard auto` with `--shards N`: the index is then the
+ * StatefulSet pod's ordinal (see podOrdinal), so one pod template serves
+ * every shard. null: no sharding.
+ */
+export function resolveShard(shard: string | undefined, shards: string | undefined, env: Env): Shard | null | string {
+  if (shard?.trim() !== 'auto') {
+    if (shards !== undefined) return `--shards goes with --shard auto (with --shard i/n the count is n)`
+    return shard === undefined ? null : parseShard(shard)
+  }
+  if (shards === undefined) return '--shard auto needs --shards N, the StatefulSet\'s replicas'
+  if (!/^\d+$/.test(shards.trim()) || Number(shards) < 1) return `--shards must be a whole number of at least 1, got ${JSON.stringify(shards)}`
+  const count = Number(shards)
+  const index = podOrdinal(env)
+  if (typeof index === 'string') return index
+  if (index >= count) return `pod ordinal ${index} is outside --shards ${count}: scale the StatefulSet and --shards together`
+  return { index, count }
 }
 
 /** Parses `i/n` (0 ≤ i < n); a message for the user otherwise. */

@@ -126,7 +126,10 @@ function daemonFlags(command: Command): Command {
     .addOption(
       flag('--location <name>', 'the vantage point this instance probes from, a label on every metric and alert', 'location', DAEMON_GROUP),
     )
-    .addOption(flag('--shard <i/n>', 'run only the probes of shard i of n (0 ≤ i < n), hashed by name', 'shard', DAEMON_GROUP))
+    .addOption(
+      flag('--shard <i/n|auto>', 'run only the probes of shard i of n (0 ≤ i < n), hashed by name; auto: i is the StatefulSet pod ordinal', 'shard', DAEMON_GROUP),
+    )
+    .addOption(flag('--shards <n>', 'with --shard auto: the number of shards (the StatefulSet replicas)', 'shards', DAEMON_GROUP))
     .addOption(flag('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'logLevel', DAEMON_GROUP, DEFAULTS.logLevel))
 }
 

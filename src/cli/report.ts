@@ -60,6 +60,8 @@ function stepLines(step: StepResult, width: number, style: Style): string[] {
   if (step.request?.finalUrl) parts.push(style.dim(`(redirected to ${step.request.finalUrl})`))
   if (step.response) parts.push(`→ ${step.response.status}`, style.dim(formatBytes(step.response.bytes)))
   parts.push(formatMs(step.durationMs))
+  // Shown whether the last attempt passed or not: a pass after a retry is a flaky target, not a healthy one.
+  if (step.attempts !== undefined && step.attempts > 1) parts.push(style.warn(`(${step.attempts} attempts)`))
   const phases = formatTimings(step.timings)
   const lines = [`  ${mark} ${name}  ${parts.join('  ')}${phases ? `  ${style.dim(phases)}` : ''}${cleanup}`]
   if (step.failure) {

@@ -20,6 +20,10 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** Labels smokeprobe sets itself; a probe label of the same name would collide in metrics and alerts. */
 const RESERVED_LABELS = ['probe', 'location', 'step', 'reason', 'result', 'alertname', 'channel', 'event', 'le']
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+/** Methods a retry cannot turn into a second effect (RFC 9110 §9.2.2): sending them twice is sending them once. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+/** Retries of one step at most: more would hide an outage behind a run that passes by luck. */
+export const MAX_RETRY_ATTEMPTS = 5
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/
 const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 }
 /** A shorter budget would fail every run: `0` aborts before the first request. */
@@ -187,11 +191,27 @@ export function probeFileSchema(context: TemplateContext) {
     body: z.strictObject({ contains: Template.optional(), matches: RegexText.optional() }).optional(),
   })
 
+  const Retry = z
+    .strictObject({
+      /** Attempts after the first, 1 to 5: `attempts: 2` sends the request at most three times. */
+      attempts: z
+        .int({ error: (i) => `expected a whole number of retries (1-${MAX_RETRY_ATTEMPTS}), got ${JSON.stringify(i.input)}` })
+        .min(1, 'at least 1 retry (omit retry: for none)')
+        .max(MAX_RETRY_ATTEMPTS, `at most ${MAX_RETRY_ATTEMPTS} retries: more would hide an outage behind a run that passes by luck`),
+      /** Wait before each retry; the run's deadline still holds. @defaultValue 1s */
+      delay: duration({ zero: true }).prefault('1s'),
+      /** Retry a POST or PATCH too (the target must tolerate a repeat). @defaultValue false */
+      unsafe: z.boolean().default(false),
+    })
+    .meta({ description: 'Send the request again after a transport fault, a timeout or a 5xx' })
+
   const Step = z.strictObject({
     name: z.string().regex(STEP_NAME, 'a step name is lower-case letters, digits, "-" and "_"'),
     /** Runs even after an earlier step failed (delete what the probe created). @defaultValue false */
     cleanup: z.boolean().default(false),
     request: Request,
+    /** Retries on transport faults, timeouts and 5xx, within the run's deadline. @defaultValue none */
+    retry: Retry.optional(),
     expect: Expect.prefault({}),
     capture: z
       .record(z.string().regex(VAR_NAME, 'a capture name is a letter or "_", then letters, digits, "_" or "-"'), Capture)
@@ -307,6 +327,20 @@ function checkSteps(probe: ProbeShape, ctx: z.RefinementCtx): void {
           })
         }
       }
+    }
+    if (step.retry && !step.retry.unsafe && !IDEMPOTENT_METHODS.has(step.request.method)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'retry'],
+        message: `a ${step.request.method} is not idempotent: a retry could repeat its effect; set retry.unsafe: true if the target tolerates that`,
+      })
+    }
+    if (step.retry && step.retry.delay >= probe.timeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', index, 'retry', 'delay'],
+        message: `retry delay ${formatDuration(step.retry.delay)} leaves no time for a retry within the probe timeout ${formatDuration(probe.timeout)}`,
+      })
     }
     if (step.request.timeout !== undefined && step.request.timeout > probe.timeout) {
       ctx.addIssue({

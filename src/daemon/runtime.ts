@@ -11,7 +11,7 @@ import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
-import { NO_CANARIES, NO_MUTES } from '../judge/inputs.ts'
+import { NO_MUTES } from '../judge/inputs.ts'
 import { createJudge, type Judgement } from '../judge/judge.ts'
 import type { Logger } from '../log.ts'
 import { createMetrics, type Metrics } from '../metrics/registry.ts'
@@ -21,6 +21,7 @@ import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts'
 import { type RunningServer, startServer } from '../server/http.ts'
 import { type LockResult, lockStateDir } from '../state/lock.ts'
 import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
+import { createNetworkInput } from './network.ts'
 import { inShard } from './shard.ts'
 import { type JudgedRun, probeStatus } from './status.ts'
 
@@ -37,6 +38,8 @@ export interface RuntimeDeps {
   readonly runGraceMs?: number
   /** How long undelivered notifications are tried at shutdown before they are saved for the next start. @defaultValue 10s */
   readonly flushMs?: number
+  /** How long a canary check's answer is reused; tests shorten it. @defaultValue 30s */
+  readonly canaryCacheMs?: number
 }
 
 export type StartResult = { readonly ok: true; readonly url: string } | { readonly ok: false; readonly errors: string[] }
@@ -60,9 +63,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   const { options, logger, secrets } = deps
   const metrics = createMetrics({ location: options.location })
   const lastResults = new Map<string, JudgedRun>()
-  // No canaries, maintenance windows or mutes can be configured yet: the judge
-  // gets the inputs of a configuration without them, and so judges every run as it ran.
-  const judge = createJudge({ network: NO_CANARIES, mutes: NO_MUTES })
+  // The canaries of the configuration running now (none: every failure is the target's).
+  const network = createNetworkInput({ metrics, mask: (text) => secrets.mask(text), cacheMs: deps.canaryCacheMs })
+  // No maintenance windows or mutes can be configured yet: nothing is muted.
+  const judge = createJudge({ network: network.network, mutes: NO_MUTES })
   let active: Active | null = null
   let alerter: Alerter | null = null
   let scheduler: Scheduler | null = null
@@ -89,6 +93,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   function activate(config: LoadedConfig, previous?: Active): Active {
     secrets.absorb(config.secrets)
     const probes = new Map(config.probes.filter((p) => inShard(p.name, options.shard)).map((p) => [p.name, p]))
+    network.configure(config.alerting?.canaries ?? [])
     return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }, previous?.channels) }
   }
 
@@ -101,6 +106,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     try {
       const result = await runProbe(probe, { secrets, signal, logger })
       const judgement = await judge(result, probe)
+      network.observe(result, new Date())
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
       if (!active?.probes.has(probe.name)) return
       lastResults.set(probe.name, { result, judgement })
@@ -110,7 +116,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       if (judgement.outcome === 'aborted') return
       metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
-      const { state } = await alerter.record(result, judgement)
+      // The slot, shared by every replica running this configuration, names an incident this run opens.
+      const { state } = await alerter.record(result, judgement, slot)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
@@ -169,6 +176,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           isReady: () => ready,
           problems: () => (stateWriteError ? [`alert state not written: ${stateWriteError}`] : []),
           probes: statuses,
+          network: network.status,
           logger,
           location: options.location,
         })
@@ -267,6 +275,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         await alerter.close()
       }
       if (active) await closeChannels(active.channels)
+      await network.close()
       await server?.close()
       if (lock?.kind === 'locked') await lock.release()
       logger.info('smokeprobe stopped')
@@ -277,6 +286,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   async function refuse(next: Active, message: string): Promise<StartResult> {
     alerter = null
     await closeChannels(next.channels)
+    await network.close()
     await server?.close()
     server = null
     if (lock?.kind === 'locked') await lock.release()

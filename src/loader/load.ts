@@ -3,6 +3,7 @@ import path from 'node:path'
 import type * as z from 'zod'
 import { type AlertPolicy, resolvePolicy } from '../config/alert-policy.ts'
 import { type AlertingConfig, alertingFileSchema, unknownChannelMessage } from './alerting-schema.ts'
+import { canariesOnTargets } from './canary-targets.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
@@ -106,6 +107,11 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
   const alertingUnreadable = options.alertingPath !== null && alerting === null
   if (!options.ignoreChannels && !alertingUnreadable) diagnostics.push(...unknownChannels(probes, alerting))
+  if (alerting?.value) {
+    const parsed = probes.flatMap((p) => (p.value ? [{ ...p.value, file: p.file.display }] : []))
+    for (const { index, message } of canariesOnTargets(alerting.value, parsed))
+      diagnostics.push({ file: alerting.file.display, path: `canaries[${index}].url`, message })
+  }
 
   if (diagnostics.length > 0) {
     const fileOrder = [...found.files.map((f) => f.display), ...(alerting ? [alerting.file.display] : [])]

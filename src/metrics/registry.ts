@@ -36,6 +36,8 @@ export interface Metrics {
   recordStateWriteFailure(): void
   /** Keeps exactly one `probe_config_info` series: the configuration running now. */
   setConfig(sha256: string, reloadOk: boolean): void
+  /** `probe_network_up`: whether the canaries answered at their last check; null (no canaries configured) removes it. */
+  setNetworkUp(up: boolean | null): void
 }
 
 /** `probe_notifications_total{result}`: delivered, one failed attempt, or an entry given up. */
@@ -237,6 +239,10 @@ export function createMetrics(options: { location: string | null }): Metrics {
       m.configInfo.set({ ...location, sha256 }, 1)
       m.reloadOk.set(location, reloadOk ? 1 : 0)
     },
+    setNetworkUp(up) {
+      if (up === null) m.networkUp.remove(location)
+      else m.networkUp.set(location, up ? 1 : 0)
+    },
   }
 }
 
@@ -340,6 +346,12 @@ function defineMetrics(registry: Registry) {
     stateWriteFailures: new Counter({
       name: 'probe_state_write_failures_total',
       help: 'Writes of the alert state file that failed; the state stays in memory and the next change retries.',
+      labelNames: ['location'] as const,
+      registers,
+    }),
+    networkUp: new Gauge({
+      name: 'probe_network_up',
+      help: 'Whether the canaries of the alerting file answered at their last check (1) or all failed (0); absent without canaries.',
       labelNames: ['location'] as const,
       registers,
     }),

@@ -67,8 +67,8 @@ export interface StepResult {
   /**
    * How many times the step's request was sent: more than 1 when a step's
    * `retry:` sent it again after a transport fault, a timeout or a 5xx.
-   * Absent means once; the engine has no retries yet. The judge reads it to
-   * tell a `retried` run from a plain success.
+   * Absent means once. The judge reads it to tell a `retried` run from a
+   * plain success; `durationMs` then spans every attempt and the delays.
    */
   readonly attempts?: number
   /** On a failed step that sent a request: a POSIX-shell `curl` command repeating it, every secret as `"$NAME"`. */

@@ -10,6 +10,7 @@ import { type JsonBody, checkExpectations, parseJsonBody, unresolved } from './e
 import { type StepPlan, planStep, renderRequest } from './request.ts'
 import { reproduceCommand, responseEvidence } from './evidence.ts'
 import type { Failure, StepResult, StepTimings } from './result.ts'
+import { isRetryable, pause, retryFits } from './retry.ts'
 
 /** What a step runs with: the run's dispatcher, scope and deadline. */
 export interface StepContext {
@@ -29,8 +30,30 @@ export interface StepContext {
 
 export const ABORTED_BY_SHUTDOWN = 'aborted: shutting down'
 
-/** Runs one step: render, send, check, capture. Wire faults and failed checks come back in the result. */
+/**
+ * Runs one step, and again after a transport fault, a timeout or a 5xx when
+ * it has a `retry:` and the retry fits in its deadline. The result is the
+ * last attempt's, with how many were sent and the time all of them took.
+ */
 export async function runStep(step: Step, context: StepContext): Promise<StepResult> {
+  const startedAt = performance.now()
+  let result = await attemptStep(step, context)
+  let attempts = 1
+  const retry = step.retry
+  while (retry && attempts <= retry.attempts && isRetryable(result) && retryFits(retry.delay, context.deadlineAt, performance.now())) {
+    if (!(await pause(retry.delay, context.signal))) break
+    result = await attemptStep(step, context)
+    attempts += 1
+  }
+  // Shut down while waiting to retry: the run was cut short, not failed.
+  if (context.shutdown?.aborted && result.status === 'failed') {
+    result = { name: step.name, cleanup: step.cleanup, status: 'skipped', skipReason: ABORTED_BY_SHUTDOWN, durationMs: 0, timings: {} }
+  }
+  return attempts > 1 ? { ...result, attempts, durationMs: round(performance.now() - startedAt) } : result
+}
+
+/** One attempt of a step: render, send, check, capture. Wire faults and failed checks come back in the result. */
+async function attemptStep(step: Step, context: StepContext): Promise<StepResult> {
   const startedAt = performance.now()
   const plan = planStep(context.probe, step)
   const rendered = renderRequest(step, plan, context.scope)

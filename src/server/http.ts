@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import type { NetworkStatus } from '../judge/canaries.ts'
 import type { Logger } from '../log.ts'
 import { renderStatusPage } from './page.ts'
 import { type ProbeStatus, publicStatus } from './status.ts'
@@ -19,6 +20,8 @@ export interface ServerOptions {
   readonly problems?: () => readonly string[]
   /** The probes as they stand now, already masked by the daemon. */
   readonly probes: () => ProbeStatus[]
+  /** What the canaries said at their last check; null (or absent) without canaries. */
+  readonly network?: () => NetworkStatus | null
   readonly logger: Logger
   /** Shown on the status page; metrics carry it on their own. */
   readonly location?: string | null
@@ -128,13 +131,15 @@ async function handle(req: IncomingMessage, options: ServerOptions): Promise<Rep
         : { status: 503, type: TEXT, body: `not ready\n${body}` }
     }
     case '/api/probes': {
-      const body = JSON.stringify({ version: API_VERSION, probes: options.probes().map(publicStatus) })
+      const network = options.network?.() ?? null
+      const body = JSON.stringify({ version: API_VERSION, ...(network ? { network } : {}), probes: options.probes().map(publicStatus) })
       return { status: 200, type: 'application/json; charset=utf-8', body: `${body}\n` }
     }
     case '/': {
       const page = renderStatusPage(options.probes().map(publicStatus), {
         now: options.now?.() ?? new Date(),
         location: options.location ?? null,
+        network: options.network?.() ?? null,
       })
       // No script and no external asset may run, even if escaping ever failed.
       const csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"

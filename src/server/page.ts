@@ -1,3 +1,4 @@
+import type { NetworkStatus } from '../judge/canaries.ts'
 import { failureText } from '../probe/failure-text.ts'
 import type { AlertStateName, ProbeStatus } from './status.ts'
 
@@ -16,7 +17,10 @@ const STATE_ORDER: Record<AlertStateName, number> = { firing: 0, failing: 1, rec
  * script, no external asset) with the worst probes first, the way Gatus
  * and Cloudprober show them.
  */
-export function renderStatusPage(probes: readonly ProbeStatus[], options: { now: Date; location: string | null }): string {
+export function renderStatusPage(
+  probes: readonly ProbeStatus[],
+  options: { now: Date; location: string | null; network?: NetworkStatus | null },
+): string {
   const sorted = [...probes].sort((a, b) => STATE_ORDER[a.alert.state] - STATE_ORDER[b.alert.state] || a.name.localeCompare(b.name))
   const counts = summary(probes)
   const where = options.location === null ? '' : ` from ${escapeHtml(options.location)}`
@@ -33,6 +37,7 @@ export function renderStatusPage(probes: readonly ProbeStatus[], options: { now:
 <h1>smokeprobe</h1>
 <p class="meta">${probes.length} probes${where}: ${escapeHtml(counts.text)}. Updated ${escapeHtml(options.now.toISOString())}.
 <a href="api/probes">JSON</a> · <a href="metrics">metrics</a></p>
+${networkLine(options.network ?? null)}
 <table>
 <thead><tr><th>probe</th><th>state</th><th>failures in a row</th><th>last run</th><th>duration</th><th>last failure</th></tr></thead>
 <tbody>
@@ -55,11 +60,24 @@ function row(probe: ProbeStatus): string {
     `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
     `<td><span class="state"${since}>${probe.alert.state}</span></td>`,
     `<td class="num">${probe.consecutiveFailures}</td>`,
-    `<td>${run === null ? 'not yet' : `<time datetime="${escapeHtml(run.startedAt)}">${escapeHtml(run.startedAt)}</time>`}</td>`,
+    `<td>${run === null ? 'not yet' : `<time datetime="${escapeHtml(run.startedAt)}">${escapeHtml(run.startedAt)}</time>${OUTCOME_TAG[run.outcome] ?? ''}`}</td>`,
     `<td class="num">${run === null ? '' : `${Math.round(run.durationMs)} ms`}</td>`,
     `<td>${failure}</td>`,
     '</tr>',
   ].join('')
+}
+
+/** Runs that are not what they seem: a pass that needed a retry, a failure the monitor's own network explains. */
+const OUTCOME_TAG: Partial<Record<string, string>> = {
+  retried: ' <span class="tag" title="passed only after a retry">flaky</span>',
+  inconclusive: ' <span class="tag" title="every canary failed too: not counted">inconclusive</span>',
+}
+
+/** Says so when the monitor itself cannot reach the canaries: its failures are then not the targets'. */
+function networkLine(network: NetworkStatus | null): string {
+  if (network === null || network.up !== false) return ''
+  const failed = network.canaries.map((c) => `${c.url}: ${c.detail}`).join('; ')
+  return `<p class="network">The monitor's own network is down: every canary failed (${escapeHtml(failed)}) at ${escapeHtml(network.checkedAt ?? '')}. Runs failing to connect are inconclusive and page nobody.</p>`
 }
 
 function summary(probes: readonly ProbeStatus[]): { text: string; bad: number } {
@@ -83,5 +101,7 @@ th { font-weight: 600; background: #f5f5f5; }
 .failing .state { background: #fff1c7; color: #7a5200; }
 .firing .state { background: #fbd9d9; color: #8c1d1d; }
 .firing td:last-child, .failing td:last-child { color: #8c1d1d; }
+.tag { font-size: .75rem; padding: 0 .3rem; border-radius: .4rem; background: #fff1c7; color: #7a5200; }
+.network { padding: .4rem .6rem; background: #fbd9d9; color: #8c1d1d; font-weight: 600; }
 .excerpt { margin: .3rem 0 0; padding: .3rem; background: #f5f5f5; color: #1a1a1a; font-size: .8rem; white-space: pre-wrap; max-height: 8rem; overflow: auto; }
 `

@@ -404,6 +404,34 @@ describe('alerter', () => {
     expect(firing?.summary).toMatch(/^FIRING items-crud from eu-1: /)
   })
 
+  it('names the incident by the scheduled slot that opened it: replicas starting the run at different times agree', async () => {
+    const slot = new Date(T0 + 7 * MINUTE)
+    const ids: string[] = []
+    cleanup.push(dir)
+    for (const [index, lateMs] of [3, 41].entries()) {
+      dir = await mkdtemp(join(tmpdir(), `smokeprobe-replica-${index}-`))
+      cleanup.push(dir)
+      const { alerter: replica } = alerter([fakeChannel('oncall')], { location: 'eu-1' })
+      await replica.load()
+      await replica.configure([probe('items-crud', { channels: ['oncall'], failureThreshold: 1 })])
+      const result: RunResult = {
+        probe: 'items-crud',
+        runId: `replica-${index}`,
+        // Each process starts the run a little after the slot, by its own load.
+        startedAt: new Date(slot.getTime() + lateMs).toISOString(),
+        durationMs: 12,
+        outcome: 'failure',
+        failure: FAILURE,
+        steps: [],
+      }
+      const { notifications } = await replica.record(result, { outcome: 'failure', muted: false }, slot)
+      expect(notifications[0]?.since).toBe(slot.toISOString())
+      ids.push(notifications[0]?.incidentId ?? '')
+    }
+    expect(ids[0]).toBe(incidentId('items-crud', 'eu-1', slot.toISOString()))
+    expect(ids[1]).toBe(ids[0])
+  })
+
   it('keeps the incident id of the firing when --location is renamed across a restart', async () => {
     const first = alerter(channels(), { location: 'eu-1' })
     await first.alerter.load()

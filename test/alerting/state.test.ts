@@ -134,6 +134,19 @@ const CASES: Case[] = [
   },
   { name: 'inconclusive runs alone never page', runs: 'N N N N N N P N', events: '. . . . . . . .', states: 'o o o o o o o o' },
   {
+    name: 'the network comes back and the target is still down: counted from the first real failure',
+    runs: 'N N N N N F F F F F',
+    events: '. . . . . . . . . F',
+    states: 'o o o o o f f f f X',
+  },
+  {
+    name: 'a flapping network between failures: fires on the 3rd real failure',
+    policy: { failureThreshold: 3 },
+    runs: 'F N F N N F',
+    events: '. . . . . F',
+    states: 'f f f f f X',
+  },
+  {
     name: 'inconclusive runs never resolve an incident',
     policy: { failureThreshold: 1 },
     runs: 'F N N P',

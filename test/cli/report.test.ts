@@ -38,6 +38,15 @@ describe('the run --once report', () => {
     expect(text).toContain('0 passed, 0 failed, 1 aborted of 1 probe in 10 ms')
   })
 
+  test('a step sent more than once shows its attempts, passed or failed; --json carries them', () => {
+    const [first, ...rest] = passedRun.steps
+    const retried = { ...passedRun, steps: [{ ...first!, attempts: 3 }, ...rest] }
+    const text = formatReport([{ result: retried }], PLAIN, 200)
+    expect(text).toContain('  ✓ create  POST http://127.0.0.1:8080/items  → 201  48 B  41 ms  (3 attempts)  (dns 1 ms')
+    expect(text).not.toMatch(/delete .*attempts/)
+    expect(JSON.parse(JSON.stringify(jsonReport([retried], new Date(0)))).results[0].steps[0].attempts).toBe(3)
+  })
+
   test('colours only with the colour style', () => {
     expect(formatReport([{ result: failedRun }], PLAIN, 1)).not.toContain('\u001b[')
     const coloured = formatReport([{ result: failedRun }], COLOR, 1)

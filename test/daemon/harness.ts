@@ -53,6 +53,8 @@ export interface ProbeSpec {
   readonly labels?: Record<string, string>
   /** The probe's `alert:` block (overrides alerting.yaml defaults). */
   readonly alert?: Record<string, unknown>
+  /** The step's `retry:`. */
+  readonly retry?: Record<string, unknown>
 }
 
 /** One step: GET /health, expect 200 and `$.who: monitor`. */
@@ -67,6 +69,7 @@ export function probeFile(spec: ProbeSpec): Record<string, unknown> {
         name: 'check',
         request: { url: `${spec.target}/health`, ...(spec.headers ? { headers: spec.headers } : {}) },
         expect: { status: 200, json: { '$.who': 'monitor' } },
+        ...(spec.retry ? { retry: spec.retry } : {}),
       },
     ],
     ...(spec.alert ? { alert: spec.alert } : {}),
@@ -140,6 +143,8 @@ export interface RuntimeOverrides {
   readonly retry?: Partial<RetryPolicy>
   readonly runGraceMs?: number
   readonly flushMs?: number
+  /** How long a canary check's answer is reused (30 s in production). */
+  readonly canaryCacheMs?: number
   /** Flags other than the files', e.g. `shard` or a state dir of its own. */
   readonly options?: Partial<CommonOptions>
 }
@@ -171,6 +176,7 @@ export function createInProcess(config: Config, overrides: RuntimeOverrides = {}
     retry: overrides.retry ?? FAST_RETRY,
     runGraceMs: overrides.runGraceMs ?? 300,
     flushMs: overrides.flushMs ?? 500,
+    canaryCacheMs: overrides.canaryCacheMs,
   })
   return { runtime, logs }
 }

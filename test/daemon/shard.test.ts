@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseShard } from '../../src/cli/options.ts'
-import { inShard, shardOf } from '../../src/daemon/shard.ts'
+import { parseShard, resolveOptions, resolveShard } from '../../src/cli/options.ts'
+import { inShard, podOrdinal, shardOf } from '../../src/daemon/shard.ts'
 import { apiProbes, Cleanups, probeFile, probeMetrics, startRuntime, waitFor, writeConfig } from './harness.ts'
 import { startTarget } from './sinks.ts'
 
@@ -29,6 +29,47 @@ describe('shard selection', () => {
     expect(names.map((n) => shardOf(n, 3))).toEqual(names.map((n) => shardOf(n, 3)))
     for (const count of counts) expect(count).toBeGreaterThan(60)
     expect(inShard('anything', null)).toBe(true)
+  })
+})
+
+describe('--shard auto: the index from the StatefulSet pod', () => {
+  it.each([
+    ['the pod-index label', { SMOKEPROBE_POD_INDEX: '2', HOSTNAME: 'smokeprobe-0' }, 2],
+    ['the pod name', { SMOKEPROBE_POD_NAME: 'smokeprobe-eu-11' }, 11],
+    ['the hostname', { HOSTNAME: 'smokeprobe-3' }, 3],
+    ['a pod index that is no number', { SMOKEPROBE_POD_INDEX: 'two' }, 'SMOKEPROBE_POD_INDEX must be a pod index (0, 1, …), got "two"'],
+    [
+      'a Deployment pod name',
+      { HOSTNAME: 'smokeprobe-7d9f8-xk2p' },
+      'HOSTNAME "smokeprobe-7d9f8-xk2p" does not end in a StatefulSet ordinal (name-N)',
+    ],
+    [
+      'nothing',
+      {},
+      "--shard auto needs the pod's ordinal: set SMOKEPROBE_POD_INDEX (the apps.kubernetes.io/pod-index label) or SMOKEPROBE_POD_NAME (the pod name)",
+    ],
+  ])('%s', (_, env, expected) => {
+    expect(podOrdinal(env)).toBe(expected)
+  })
+
+  it.each([
+    ['auto', '3', { HOSTNAME: 'smokeprobe-1' }, { index: 1, count: 3 }],
+    ['auto', '3', { HOSTNAME: 'smokeprobe-3' }, 'pod ordinal 3 is outside --shards 3: scale the StatefulSet and --shards together'],
+    ['auto', undefined, { HOSTNAME: 'smokeprobe-1' }, "--shard auto needs --shards N, the StatefulSet's replicas"],
+    ['auto', '0', { HOSTNAME: 'smokeprobe-0' }, '--shards must be a whole number of at least 1, got "0"'],
+    ['1/3', '3', {}, '--shards goes with --shard auto (with --shard i/n the count is n)'],
+    ['1/3', undefined, {}, { index: 1, count: 3 }],
+    [undefined, undefined, {}, null],
+  ])('--shard %s --shards %s', (shard, shards, env, expected) => {
+    expect(resolveShard(shard, shards, env)).toEqual(expected)
+  })
+
+  it('reads SMOKEPROBE_SHARD and SMOKEPROBE_SHARDS from the environment, as the StatefulSet sets them', () => {
+    const env = { SMOKEPROBE_SHARD: 'auto', SMOKEPROBE_SHARDS: '2', SMOKEPROBE_POD_INDEX: '1' }
+    const resolved = resolveOptions({}, env, '/')
+    expect(resolved.ok && resolved.options.shard).toEqual({ index: 1, count: 2 })
+    const wrong = resolveOptions({ shard: 'auto' }, { SMOKEPROBE_SHARDS: '2', SMOKEPROBE_POD_INDEX: '5' }, '/')
+    expect(wrong).toEqual({ ok: false, errors: ['--shard: pod ordinal 5 is outside --shards 2: scale the StatefulSet and --shards together'] })
   })
 })
 

@@ -72,23 +72,36 @@ export interface Received {
   answer: number | 'hang' | 'reset'
 }
 
-/** ok: 200 `{status: up, who: monitor}`; fail: 503; wrong: 200 but a body that fails a JSON expectation (echoing the caller's authorization); hang: never answers. */
-export type TargetMode = 'ok' | 'fail' | 'wrong' | 'hang'
+/**
+ * ok: 200 `{status: up, who: monitor}`; fail: 503; wrong: 200 but a body that fails a JSON expectation (echoing the caller's authorization); hang: never answers;
+ * flaky: resets every other connection (the 1st, 3rd, …) and answers ok between them.
+ */
+export type TargetMode = 'ok' | 'fail' | 'wrong' | 'hang' | 'flaky'
 
 export interface Target {
   readonly url: string
   mode: TargetMode
   readonly requests: Received[]
+  /** Refuse connections from now on. */
+  down(): Promise<void>
+  /** Listen again, on the same port. */
+  up(): Promise<void>
   close(): Promise<void>
 }
 
 /** The probed service: `GET /health` answers according to `mode`. */
 export async function startTarget(mode: TargetMode = 'ok'): Promise<Target> {
   const target = { mode }
+  let flakes = 0
   const loopback = new Loopback((req, res, record) => {
     if (target.mode === 'hang') return
+    if (target.mode === 'flaky' && flakes++ % 2 === 0) {
+      record.answer = 'reset'
+      req.socket.destroy()
+      return
+    }
     const [status, payload] =
-      target.mode === 'ok'
+      target.mode === 'ok' || target.mode === 'flaky'
         ? [200, { status: 'up', who: 'monitor' }]
         : target.mode === 'wrong'
           ? [200, { status: 'down', who: req.headers.authorization ?? null }]
@@ -98,7 +111,13 @@ export async function startTarget(mode: TargetMode = 'ok'): Promise<Target> {
     res.end(JSON.stringify(payload))
   })
   await loopback.up()
-  return Object.assign(target, { url: loopback.url, requests: loopback.requests, close: () => loopback.down() })
+  return Object.assign(target, {
+    url: loopback.url,
+    requests: loopback.requests,
+    down: () => loopback.down(),
+    up: () => loopback.up(),
+    close: () => loopback.down(),
+  })
 }
 
 /** ok: 200; error: 503; hang: never answers; reset: destroys the connection. Refusing is `down()`. */

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -36,7 +37,7 @@ interface PodSpec {
   containers: {
     args: string[]
     envFrom?: { secretRef?: { name: string } }[]
-    env: { name: string; value?: string }[]
+    env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[]
     readinessProbe: { httpGet: { path: string; port: string } }
     livenessProbe: { httpGet: { path: string; port: string } }
     resources: { requests: Record<string, string>; limits: Record<string, string> }
@@ -59,7 +60,7 @@ describe('deploy/kubernetes', () => {
       expect(m.metadata.name, m.kind).toBeTruthy()
     }
     expect(manifests.map((m) => m.kind).sort()).toEqual(
-      ['Deployment', 'Namespace', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceMonitor'].sort(),
+      ['Deployment', 'Namespace', 'PersistentVolumeClaim', 'Secret', 'Service', 'Service', 'ServiceMonitor', 'StatefulSet'].sort(),
     )
   })
 
@@ -124,10 +125,61 @@ describe('deploy/kubernetes', () => {
     expect(kustomization.resources).not.toContain('secret.example.yaml')
   })
 
+  it('ships a StatefulSet whose pods take their shard from the ordinal, each with its own state volume', () => {
+    const set = find('StatefulSet') as Manifest & {
+      spec: {
+        replicas: number
+        serviceName: string
+        template: { spec: PodSpec }
+        volumeClaimTemplates: { metadata: { name: string }; spec: { accessModes: string[] } }[]
+      }
+    }
+    const shardPod = set.spec.template.spec
+    const shardContainer = shardPod.containers[0]!
+    const args = shardContainer.args
+    expect(args[args.indexOf('--shard') + 1]).toBe('auto')
+    // Every ordinal 0..replicas-1 is a shard, and no pod is left outside --shards.
+    expect(Number(args[args.indexOf('--shards') + 1])).toBe(set.spec.replicas)
+    const fieldRefs = Object.fromEntries(shardContainer.env.flatMap((e) => (e.valueFrom ? [[e.name, e.valueFrom.fieldRef.fieldPath]] : [])))
+    expect(fieldRefs).toEqual({
+      SMOKEPROBE_POD_INDEX: "metadata.labels['apps.kubernetes.io/pod-index']",
+      SMOKEPROBE_POD_NAME: 'metadata.name',
+    })
+    const stateDir = args[args.indexOf('--state-dir') + 1]
+    const mount = shardContainer.volumeMounts.find((m) => m.mountPath === stateDir)
+    // The state volume is a claim template (one per pod), not a shared claim.
+    expect(shardPod.volumes.find((v) => v.name === mount?.name)).toBeUndefined()
+    expect(set.spec.volumeClaimTemplates.map((t) => t.metadata.name)).toEqual([mount?.name])
+    expect(set.spec.volumeClaimTemplates[0]?.spec.accessModes).toEqual(['ReadWriteOnce'])
+    const governing = manifests.find((m) => m.kind === 'Service' && m.metadata.name === set.spec.serviceName) as
+      | (Manifest & { spec: { clusterIP: string } })
+      | undefined
+    expect(governing?.spec.clusterIP).toBe('None')
+  })
+
+  it.skipIf(!existsSync('/usr/bin/kubectl'))('renders sharded with `kubectl kustomize` once statefulset.yaml replaces the Deployment', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smokeprobe-k8s-'))
+    try {
+      cpSync(DIR, dir, { recursive: true })
+      const file = join(dir, 'kustomization.yaml')
+      const kustomization = parse(readFileSync(file, 'utf8')) as { resources: string[] }
+      kustomization.resources = [...kustomization.resources.filter((r) => r !== 'pvc.yaml' && r !== 'deployment.yaml'), 'statefulset.yaml']
+      writeFileSync(file, JSON.stringify(kustomization))
+      const { stdout } = await exec('kubectl', ['kustomize', dir], { timeout: 30_000 })
+      const kinds = parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest).kind)
+      expect(kinds).toContain('StatefulSet')
+      expect(kinds).not.toContain('Deployment')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it.skipIf(!existsSync('/usr/bin/kubectl'))('renders with `kubectl kustomize`', async () => {
     const { stdout } = await exec('kubectl', ['kustomize', DIR], { timeout: 30_000 })
     const kinds = parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest).kind)
     expect(kinds).toContain('Deployment')
+    // The default runs one replica: the StatefulSet is the alternative, never both.
+    expect(kinds).not.toContain('StatefulSet')
     expect(kinds).not.toContain('Secret')
   })
 })

@@ -13,6 +13,7 @@ export const SPEC_METRICS = [
   'probe_config_info',
   'probe_config_last_reload_successful',
   'probe_state_write_failures_total',
+  'probe_network_up',
 ] as const
 
 /** Every smokeprobe metric a PromQL expression names, histogram series (`_bucket`, `_sum`, `_count`) by their family. */

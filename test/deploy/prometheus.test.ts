@@ -67,12 +67,14 @@ describe('deploy/prometheus/rules.yml', () => {
       'SmokeprobeDown',
       'SmokeprobeConfigReloadFailed',
       'SmokeprobeNotificationsFailing',
+      'SmokeprobeNetworkDown',
     ]) {
       expect(names).toContain(name)
     }
     for (const rule of rules) expect(['page', 'warning']).toContain(rule.labels?.severity)
     expect(rules.find((r) => r.alert === 'ProbeFailing')?.expr).toBe('probe_success == 0')
     expect(rules.find((r) => r.alert === 'ProbeFailingFromMostLocations')?.expr).toContain('avg by (probe) (probe_success)')
+    expect(rules.find((r) => r.alert === 'SmokeprobeNetworkDown')?.expr).toBe('probe_network_up == 0')
   })
 
   it('uses only metrics the SPEC lists', () => {

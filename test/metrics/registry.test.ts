@@ -64,6 +64,7 @@ describe('metrics', () => {
     metrics.recordNotification('oncall', 'firing', 'sent')
     metrics.setPending('oncall', 2)
     metrics.setConfig('a'.repeat(64), true)
+    metrics.setNetworkUp(true)
     const types = metricTypes(await metrics.registry.metrics())
     expect(Object.fromEntries([...types].filter(([name]) => name.startsWith('probe_')))).toEqual({
       probe_success: 'gauge',
@@ -83,6 +84,7 @@ describe('metrics', () => {
       probe_config_info: 'gauge',
       probe_config_last_reload_successful: 'gauge',
       probe_state_write_failures_total: 'counter',
+      probe_network_up: 'gauge',
     })
     expect(types.get('smokeprobe_process_cpu_seconds_total')).toBe('counter')
   })
@@ -206,6 +208,17 @@ describe('metrics', () => {
     expect(value((await scrape(metrics)).samples, 'probe_muted', { probe: 'items-crud', location: 'eu-1' })).toBe(0)
     metrics.removeProbe('items-crud')
     expect(find((await scrape(metrics)).samples, 'probe_muted')).toEqual([])
+  })
+
+  test('probe_network_up follows setNetworkUp; null (no canaries) removes it', async () => {
+    const metrics = createMetrics({ location: 'eu-1' })
+    expect(find((await scrape(metrics)).samples, 'probe_network_up')).toEqual([])
+    metrics.setNetworkUp(false)
+    expect(value((await scrape(metrics)).samples, 'probe_network_up', { location: 'eu-1' })).toBe(0)
+    metrics.setNetworkUp(true)
+    expect(value((await scrape(metrics)).samples, 'probe_network_up', { location: 'eu-1' })).toBe(1)
+    metrics.setNetworkUp(null)
+    expect(find((await scrape(metrics)).samples, 'probe_network_up')).toEqual([])
   })
 
   test('alert state, skipped and missed runs, notifications and pending deliveries', async () => {
