@@ -11,7 +11,9 @@ import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
-import { NO_CANARIES, NO_MUTES } from '../judge/inputs.ts'
+import { type Mutes, NO_CANARIES, NO_MUTES } from '../judge/inputs.ts'
+import { createMuteStore } from '../judge/mute-store.ts'
+import { combineMutes, windowMutes } from '../judge/windows.ts'
 import { createJudge, type Judgement } from '../judge/judge.ts'
 import type { Logger } from '../log.ts'
 import { createMetrics, type Metrics } from '../metrics/registry.ts'
@@ -21,6 +23,7 @@ import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts'
 import { type RunningServer, startServer } from '../server/http.ts'
 import { type LockResult, lockStateDir } from '../state/lock.ts'
 import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
+import { createMuteWatch } from './mute-watch.ts'
 import { inShard } from './shard.ts'
 import { type JudgedRun, probeStatus } from './status.ts'
 
@@ -60,9 +63,18 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   const { options, logger, secrets } = deps
   const metrics = createMetrics({ location: options.location })
   const lastResults = new Map<string, JudgedRun>()
-  // No canaries, maintenance windows or mutes can be configured yet: the judge
-  // gets the inputs of a configuration without them, and so judges every run as it ran.
-  const judge = createJudge({ network: NO_CANARIES, mutes: NO_MUTES })
+  // No canaries can be configured yet: the judge gets the network of a
+  // configuration without them. Mutes are the windows of the active
+  // configuration and the ad-hoc mutes of the API.
+  const muteStore = createMuteStore({
+    stateDir: options.stateDir,
+    logger: logger.child({ component: 'mutes' }),
+    onChange: () => muteWatch.check(),
+  })
+  let windows: Mutes = NO_MUTES
+  const mutes = combineMutes((probe, labels, at) => windows(probe, labels, at), muteStore.mutes)
+  const judge = createJudge({ network: NO_CANARIES, mutes })
+  const muteWatch = createMuteWatch({ probes: () => active?.probes.values() ?? [], mutes, onChange: onMuteChange })
   let active: Active | null = null
   let alerter: Alerter | null = null
   let scheduler: Scheduler | null = null
@@ -74,7 +86,13 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
     try {
-      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd, secretsDir: options.secretsDir })
+      return await loadConfig({
+        probePaths: options.probes,
+        alertingPath: options.alerting,
+        env: deps.env,
+        cwd: deps.cwd,
+        secretsDir: options.secretsDir,
+      })
     } catch (error) {
       // The loader turns every file problem into a diagnostic; a throw is a bug, but it must still
       // refuse the reload (and say so in probe_config_last_reload_successful), not crash or pass.
@@ -89,6 +107,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   function activate(config: LoadedConfig, previous?: Active): Active {
     secrets.absorb(config.secrets)
     const probes = new Map(config.probes.filter((p) => inShard(p.name, options.shard)).map((p) => [p.name, p]))
+    windows = windowMutes(config.alerting?.maintenance ?? [])
     return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }, previous?.channels) }
   }
 
@@ -115,6 +134,18 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
     }
+  }
+
+  /** A window opened or closed, a mute began or ended: the gauge follows, and the end decides what was held. */
+  function onMuteChange(name: string, muted: boolean): void {
+    metrics.setMuted(name, muted)
+    if (muted || !alerter) return
+    alerter.release(name).then(
+      ({ state }) => {
+        if (state) metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
+      },
+      (error: unknown) => logger.error({ err: error, probe: name }, 'bug: releasing a mute threw'),
+    )
   }
 
   function logRun(result: RunResult, judgement: Judgement): void {
@@ -171,6 +202,11 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           probes: statuses,
           logger,
           location: options.location,
+          mutes: {
+            token: () => active?.config.alerting?.api?.token ?? null,
+            store: muteStore,
+            probes: () => new Set(active?.config.probes.map((p) => p.name) ?? []),
+          },
         })
       } catch (error) {
         await closeChannels(next.channels)
@@ -184,6 +220,9 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           { stateDir: options.stateDir, lockFile: lock.path, reason: lock.reason },
           'cannot lock the state directory; running without the lock',
         )
+      const restored = await muteStore.load()
+      if (restored.warning)
+        logger.warn({ stateDir: options.stateDir, reason: restored.warning }, 'mutes could not be restored; starting without them')
       alerter = createAlerter({
         stateDir: options.stateDir,
         channels: next.channels.channels,
@@ -221,6 +260,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         onMissed: (name) => metrics.recordMissed(name),
       })
       scheduler.schedule([...next.probes.values()])
+      muteWatch.start()
       ready = true
       logger.info(
         {
@@ -254,6 +294,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
       metrics.setConfig(next.config.sha256, true)
+      muteWatch.check()
       await closeChannels(previous.channels, next.channels)
       logger.info({ probes: next.probes.size, sha256: next.config.sha256 }, 'configuration reloaded')
       return true
@@ -261,6 +302,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
     async stop() {
       ready = false
+      muteWatch.stop()
       await scheduler?.stop(deps.runGraceMs ?? 10_000)
       if (alerter) {
         await alerter.flush(deps.flushMs ?? 10_000)

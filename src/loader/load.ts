@@ -5,6 +5,7 @@ import { type AlertPolicy, resolvePolicy } from '../config/alert-policy.ts'
 import { type AlertingConfig, alertingFileSchema, unknownChannelMessage } from './alerting-schema.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
+import { maintenanceCheck, probeFacts } from './maintenance-check.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
 import { alertingSecretUses, probeSecretUses, type SecretNames } from '../config/secret-use.ts'
 import { SecretMask } from '../config/secrets.ts'
@@ -106,6 +107,7 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
   const alertingUnreadable = options.alertingPath !== null && alerting === null
   if (!options.ignoreChannels && !alertingUnreadable) diagnostics.push(...unknownChannels(probes, alerting))
+  if (alerting) diagnostics.push(...maintenanceCheck(alerting.file.display, alerting.raw, probeFacts(probes.map((p) => p.raw))))
 
   if (diagnostics.length > 0) {
     const fileOrder = [...found.files.map((f) => f.display), ...(alerting ? [alerting.file.display] : [])]
