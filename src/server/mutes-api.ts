@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import * as z from 'zod'
-import { formatDuration, parseDuration } from '../config/duration.ts'
+import { parseDuration } from '../config/duration.ts'
 import { MAX_MUTE_MS, MAX_REASON_CHARS, type Mute, type MuteStore } from '../judge/mute-store.ts'
 
 /** The largest request body read: a mute is a few names and a line of text. */
@@ -88,7 +88,7 @@ async function add(req: IncomingMessage, api: MutesApi): Promise<ApiReply> {
     return json(400, { error: `duration: expected a duration such as 30m or 2h, got ${JSON.stringify(request.duration)}` })
   if (ms > MAX_MUTE_MS)
     return json(400, {
-      error: `duration: ${request.duration} is longer than the cap of ${formatDuration(MAX_MUTE_MS)} (a longer silence is a maintenance window in the alerting file)`,
+      error: `duration: ${request.duration} is longer than the cap of ${MAX_MUTE_MS / 3_600_000}h (a longer silence is a maintenance window in the alerting file)`,
     })
   const known = api.probes()
   const unknown = request.probes.filter((name) => !known.has(name))
