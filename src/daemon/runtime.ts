@@ -126,8 +126,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       metrics.recordRun(result, judgement.outcome)
       logRun(result, judgement)
       // A run cut short by shutdown says nothing, muted or not: it leaves every gauge as it was.
+      // (probe_muted is the mute watch's: it says "muted now", which a run judged a moment ago may no longer be.)
       if (judgement.outcome === 'aborted') return
-      metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
       const { state } = await alerter.record(result, judgement)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { stableOffset } from '../../src/scheduler/plan.ts'
-import { Cleanups, metric, probeFile, probeMetrics, sleep, startRuntime, waitFor, writeConfig } from './harness.ts'
+import { Cleanups, metric, probeFile, probeMetrics, readState, sleep, startRuntime, waitFor, writeConfig } from './harness.ts'
 import { startTarget, startWebhookSink, type Target, type WebhookSink } from './sinks.ts'
 
 const cleanups = new Cleanups()
@@ -79,5 +79,63 @@ describe('a maintenance window over an outage', () => {
     await waitFor('a failed run after the window', async () => (await probeMetrics(url, PROBE)).runsFailed > runsFailed, 15_000)
     await sleep(200)
     expect(hook.requests.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(['firing'])
+  })
+
+  it('a window added by a reload mutes at once; removing it by a reload sends the held page', async () => {
+    const target = await startTarget('ok')
+    const hook = await startWebhookSink()
+    cleanups.defer(() => Promise.all([target.close(), hook.close()]))
+    const alerting = {
+      defaults: { failureThreshold: 2, reminderInterval: 0, channels: ['hook'] },
+      channels: { hook: { type: 'webhook', timeout: '2s', url: `${hook.url}/hook` } },
+    }
+    const window = {
+      name: 'deploy',
+      probes: [PROBE],
+      start: new Date(Date.now() - 1_000).toISOString(),
+      end: new Date(Date.now() + 3_600_000).toISOString(),
+    }
+    const config = await writeConfig(cleanups, { probes: [probeFile({ name: PROBE, target: target.url, interval: '1s' })], alerting })
+    const { url, runtime } = await startRuntime(cleanups, config)
+    expect(await metric(url, 'probe_muted', { probe: PROBE })).toBe(0)
+    await config.writeAlerting({ ...alerting, maintenance: [window] })
+    expect(await runtime.reload()).toBe(true)
+    expect(await metric(url, 'probe_muted', { probe: PROBE })).toBe(1)
+    target.mode = 'fail'
+    await waitFor('three failed runs', async () => (await probeMetrics(url, PROBE)).runsFailed >= 3)
+    expect(hook.requests).toEqual([])
+    await config.writeAlerting(alerting)
+    expect(await runtime.reload()).toBe(true)
+    const firing = await waitFor('the held firing', () => hook.delivered().find((p) => p.event === 'firing'), 5_000)
+    expect(firing.consecutiveFailures).toBeGreaterThanOrEqual(3)
+    expect(await metric(url, 'probe_muted', { probe: PROBE })).toBe(0)
+  })
+
+  it('a window that ended while the daemon was down: the held page goes out at start, with the count it had', async () => {
+    const target = await startTarget('fail')
+    const hook = await startWebhookSink()
+    cleanups.defer(() => Promise.all([target.close(), hook.close()]))
+    const end = Date.now() + 4_000
+    const config = await writeConfig(cleanups, {
+      probes: [probeFile({ name: PROBE, target: target.url, interval: '1s' })],
+      alerting: {
+        defaults: { failureThreshold: 2, reminderInterval: 0, channels: ['hook'] },
+        channels: { hook: { type: 'webhook', timeout: '2s', url: `${hook.url}/hook` } },
+        maintenance: [
+          { name: 'deploy', probes: [PROBE], start: new Date(Date.now() - 1_000).toISOString(), end: new Date(end).toISOString() },
+        ],
+      },
+    })
+    const first = await startRuntime(cleanups, config)
+    await waitFor('two failed runs, held', async () => ((await readState(config))?.probes[PROBE]?.state.failures ?? 0) >= 2, 10_000)
+    await first.stop()
+    const held = (await readState(config))?.probes[PROBE]?.state
+    expect(held?.kind).toBe('failing')
+    expect(hook.requests).toEqual([])
+    await waitFor('the window to end', () => Date.now() > end, 10_000)
+    await startRuntime(cleanups, config)
+    const firing = await waitFor('the held firing', () => hook.delivered().find((p) => p.event === 'firing'), 5_000)
+    // Decided at start from the stored streak, not by a new run (which would have counted one more).
+    expect(firing.consecutiveFailures).toBe(held?.failures)
   })
 })
