@@ -121,5 +121,18 @@ export const ALERTING_DOCS: Docs = {
       'URLs outside the targets that the monitor must reach when its own network works (at most 10). When a run fails to connect or times out, the canaries are asked (one check at a time, its answer kept 30 s, 2 s per canary); when every one fails, the run is `inconclusive`: neither a failure nor a success, and nothing is paged. A canary with the origin and path of a probe step’s URL is an error.',
     'canaries[].url': 'An http(s) URL; may come from `{{ env.NAME }}`.',
     'canaries[].status': 'The status that counts as an answer. Default: any status below 500.',
+    maintenance:
+      'Maintenance windows: the probes they cover keep running and counting, but send no notification (`probe_muted` 1); a probe still failing at the end fires then, with its real count.',
+    'maintenance[].name': 'Unique name of the window: lower-case letters, digits, `-` and `_`. Shown in logs and by `probe list`.',
+    'maintenance[].probes':
+      'The probes it covers: each a probe name or a map of labels a probe must all carry (`{ team: storefront }`). Each must select a probe.',
+    'maintenance[].schedule':
+      'A recurring window: a cron expression (5 fields, or 6 with seconds) of each start, in `timezone`; with `duration`. It must occur (no February 30).',
+    'maintenance[].duration': 'How long each occurrence lasts; at least 1s and no longer than the shortest gap between two starts.',
+    'maintenance[].timezone': 'The IANA time zone of `schedule` (`Europe/Berlin`), so 02:00 stays 02:00 across daylight saving time. Default UTC.',
+    'maintenance[].start': 'A one-off window: its start, an ISO time with its offset (`2026-12-01T10:00:00Z`); with `end`.',
+    'maintenance[].end': 'A one-off window: its end, after `start`.',
+    api: 'The HTTP API that changes the daemon (`/api/mutes`). Without it, those endpoints are 404.',
+    'api.token': 'The bearer token of `/api/mutes`, at least 16 characters; always `{{ secret.NAME }}` (it is a secret by use).',
   },
 }

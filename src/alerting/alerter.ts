@@ -12,7 +12,7 @@ import type { Channel } from './channel.ts'
 import { createDelivery, type DeliveryResult, type OutboxEntry, type RetryPolicy } from './delivery.ts'
 import type { Notification, NotificationEvent } from './notification.ts'
 import { buildNotification, incidentId, type NotificationSubject } from './notify.ts'
-import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve } from './state.ts'
+import { type AlertEvent, type AlertState, firingEvent, INITIAL_STATE, isFiring, next, resolve, type Transition, unmuted } from './state.ts'
 import { createStore, type PagedChannel, type ProbeRecord, policyHash, type StoredAlerts } from './store.ts'
 
 export interface AlerterDeps {
@@ -71,6 +71,11 @@ export interface Alerter {
    * caller outside the scheduler), the run's start.
    */
   record(result: RunResult, judgement?: Judgement, slot?: Date): Promise<{ state: AlertState; notifications: Notification[] }>
+  /**
+   * The mute over `probe` ended: decides what it held back (a firing with
+   * the real count, a resolve, a due reminder) now, not at the next run.
+   */
+  release(probe: string): Promise<{ state: AlertState | undefined; notifications: Notification[] }>
   status(probe: string): AlertState | undefined
   /** For shutdown: deliver what falls due within `deadlineMs`, persist the rest. */
   flush(deadlineMs: number): Promise<void>
@@ -327,42 +332,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         failure: result.failure,
         at: slot ?? (Number.isNaN(started.getTime()) ? at : started),
       }
-      const { state, events } = next(record.state, run, record.policy, at)
-      if (state === record.state && events.length === 0) return { state, notifications: [] }
-      // The firing pages the policy's channels; reminders and the resolve go to exactly those.
-      const opened = events.find((event) => event.event === 'firing')
-      let paged = opened ? atCurrent(record.policy.channels) : record.paged
-      // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
-      const incident = opened ? incidentId(result.probe, location, opened.since) : record.incidentId
-      const incidentLocation = opened ? location : record.incidentLocation
-      const deciding = { ...record, incidentId: incident, incidentLocation }
-      const notifications = events.flatMap((event) => send(event, result.probe, deciding, paged) ?? [])
-      // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again,
-      // unless muted (that page waits for the first failure after the mute, as every other).
-      const unpaged =
-        state.kind === 'firing' && !opened && !judgement.muted
-          ? atCurrent(record.policy.channels.filter((name) => !paged.some((p) => p.name === name)))
-          : []
-      const again = unpaged.length > 0 ? firingEvent(state, at) : null
-      if (again) {
-        logger.info(
-          { probe: result.probe, channels: unpaged.map((p) => p.name) },
-          'paging again the channels whose firing was not delivered',
-        )
-        const notification = send(again, result.probe, deciding, unpaged)
-        if (notification) notifications.push(notification)
-        paged = [...paged, ...unpaged]
-      }
-      const open = isFiring(state)
-      const { incidentLocation: _closed, ...rest } = record
-      records.set(
-        result.probe,
-        open ? { ...rest, state, paged, incidentId: incident, incidentLocation } : { ...rest, state, paged: [], incidentId: null },
-      )
-      // On disk before any attempt: a crash from here on redelivers after restart.
-      await save()
-      delivery.kick()
-      return { state, notifications }
+      return apply(result.probe, record, next(record.state, run, record.policy, at), at, judgement.muted)
+    },
+
+    async release(probe) {
+      const record = records.get(probe)
+      if (!record) return { state: undefined, notifications: [] }
+      const at = now()
+      return apply(probe, record, unmuted(record.state, record.policy, at), at, false)
     },
 
     status: (probe) => records.get(probe)?.state,
@@ -376,5 +353,47 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       await delivery.close()
       await save()
     },
+  }
+
+  /** A decision of the state machine: recorded, on disk, then handed to delivery. */
+  async function apply(
+    probe: string,
+    record: ProbeRecord,
+    { state, events }: Transition,
+    at: Date,
+    muted: boolean,
+  ): Promise<{ state: AlertState; notifications: Notification[] }> {
+    if (state === record.state && events.length === 0) return { state, notifications: [] }
+    // The firing pages the policy's channels; reminders and the resolve go to exactly those.
+    const opened = events.find((event) => event.event === 'firing')
+    let paged = opened ? atCurrent(record.policy.channels) : record.paged
+    // The id is fixed when the incident opens: its reminders and resolve carry it unchanged.
+    const incident = opened ? incidentId(probe, location, opened.since) : record.incidentId
+    const incidentLocation = opened ? location : record.incidentLocation
+    const deciding = { ...record, incidentId: incident, incidentLocation }
+    const notifications = events.flatMap((event) => send(event, probe, deciding, paged) ?? [])
+    // Still failing, and a channel of the policy lost its page (its firing was dropped): page it again,
+    // unless muted (that page waits for the first failure after the mute, as every other).
+    const unpaged =
+      state.kind === 'firing' && !opened && !muted
+        ? atCurrent(record.policy.channels.filter((name) => !paged.some((p) => p.name === name)))
+        : []
+    const again = unpaged.length > 0 ? firingEvent(state, at) : null
+    if (again) {
+      logger.info({ probe: probe, channels: unpaged.map((p) => p.name) }, 'paging again the channels whose firing was not delivered')
+      const notification = send(again, probe, deciding, unpaged)
+      if (notification) notifications.push(notification)
+      paged = [...paged, ...unpaged]
+    }
+    const open = isFiring(state)
+    const { incidentLocation: _closed, ...rest } = record
+    records.set(
+      probe,
+      open ? { ...rest, state, paged, incidentId: incident, incidentLocation } : { ...rest, state, paged: [], incidentId: null },
+    )
+    // On disk before any attempt: a crash from here on redelivers after restart.
+    await save()
+    delivery.kick()
+    return { state, notifications }
   }
 }

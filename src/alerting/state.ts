@@ -9,8 +9,9 @@
  *
  * It counts judged outcomes (src/judge/): `retried` is a pass, `inconclusive`
  * and `aborted` are no run at all. A muted run moves the counts like any
- * other, but a transition that would notify is held back until the first run
- * after the mute: the firing comes then, with the real count.
+ * other, but a transition that would notify is held back until the mute
+ * ends (`unmuted`, which the daemon calls at the mute's end) or the first
+ * unmuted run, whichever comes first: the firing comes then, with the real count.
  *
  * Times are ISO strings so the state is plain JSON for the state file.
  */
@@ -158,6 +159,39 @@ function onFailure(state: AlertState, run: RunInput, policy: AlertPolicy, now: D
       // first failure after the mute reminds if one fell due meanwhile.
       return run.muted ? { state: firing, events: [] } : remindIfDue(firing, policy, now)
     }
+  }
+}
+
+/**
+ * The mute over a probe ended (a window closed, a mute expired or was
+ * deleted): what it held back is decided now, at the mute's end, not at the
+ * next run, which may be an interval away. A streak that passed the
+ * threshold while muted fires, with its real count; an incident whose
+ * recovery the mute held resolves; a reminder that fell due meanwhile is
+ * sent. A streak that recovered inside the mute is already `ok`: nothing.
+ */
+export function unmuted(state: AlertState, policy: AlertPolicy, now: Date): Transition {
+  const at = now.toISOString()
+  switch (state.kind) {
+    case 'ok':
+      return { state, events: [] }
+    case 'failing': {
+      if (state.failures < policy.failureThreshold) return { state, events: [] }
+      const firing: AlertState = {
+        kind: 'firing',
+        since: state.since,
+        failures: state.failures,
+        failedRuns: state.failures,
+        lastFailure: state.lastFailure,
+        lastNotifiedAt: at,
+        reminders: 0,
+      }
+      return { state: firing, events: [event('firing', firing, at, 0)] }
+    }
+    case 'firing':
+      return remindIfDue(state, policy, now)
+    case 'recovering':
+      return state.successes >= policy.successThreshold ? resolve(state, now) : { state, events: [] }
   }
 }
 

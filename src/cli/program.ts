@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import packageJson from '../../package.json' with { type: 'json' }
 import { type CliIo, EXIT, loadForCommand, writeLine } from './io.ts'
 import { listCommand } from './list.ts'
+import type { MuteFlags } from './mute.ts'
 import { type CommonOptions, DEFAULTS, ENV_VARS, LOG_LEVELS, type RawFlags, resolveOptions } from './options.ts'
 import { runOnceCommand } from './run-once.ts'
 import { validateCommand } from './validate.ts'
@@ -83,6 +84,21 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   alertTestCommand
     .addOption(flag(`--location <name>`, 'the vantage point named in the notification', 'location', DAEMON_GROUP))
     .action(act((options, channel: string) => alertTestHandler(options, channel, io)))
+
+  program
+    .command('mute')
+    .description('mute probes on a running daemon for a while (POST /api/mutes); exit 0 done, 1 refused or unreachable')
+    .option('--probe <name>', 'a probe to mute (repeatable)', collect)
+    .option('--for <duration>', 'how long, at most 24h, e.g. 30m')
+    .option('--reason <text>', 'why: the daemon logs it and lists it')
+    .option('--list', 'list the live mutes instead')
+    .option('--delete <id>', 'end a mute early instead')
+    .option('--url <url>', "the daemon's address (env SMOKEPROBE_URL; default http://127.0.0.1:9464)")
+    .option('--token-env <name>', 'the environment variable holding api.token (default SMOKEPROBE_API_TOKEN); never the token itself')
+    .action(async (flags: MuteFlags) => {
+      const { muteCommand } = await import('./mute.ts')
+      setExitCode(await muteCommand({ ...flags, url: flags.url ?? (io.env.SMOKEPROBE_URL?.trim() || undefined) }, io))
+    })
 
   return program
 }

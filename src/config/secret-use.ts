@@ -128,4 +128,8 @@ export function alertingSecretUses(raw: unknown, file: string, names: SecretName
       }
     }
   }
+  // The mutes API's bearer token: whoever has it can silence every page.
+  for (const text of strings(object(object(raw).api).token)) {
+    for (const ref of envRefs(text)) record(names, ref, 'used in api.token')
+  }
 }

@@ -11,7 +11,9 @@ import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
-import { NO_MUTES } from '../judge/inputs.ts'
+import { type Mutes, NO_MUTES } from '../judge/inputs.ts'
+import { createMuteStore } from '../judge/mute-store.ts'
+import { combineMutes, windowMutes } from '../judge/windows.ts'
 import { createJudge, type Judgement } from '../judge/judge.ts'
 import type { Logger } from '../log.ts'
 import { createMetrics, type Metrics } from '../metrics/registry.ts'
@@ -21,6 +23,7 @@ import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts'
 import { type RunningServer, startServer } from '../server/http.ts'
 import { type LockResult, lockStateDir } from '../state/lock.ts'
 import { buildChannels, type ChannelSet, closeChannels } from './channels.ts'
+import { createMuteWatch } from './mute-watch.ts'
 import { createNetworkInput } from './network.ts'
 import { inShard } from './shard.ts'
 import { type JudgedRun, probeStatus } from './status.ts'
@@ -65,8 +68,16 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   const lastResults = new Map<string, JudgedRun>()
   // The canaries of the configuration running now (none: every failure is the target's).
   const network = createNetworkInput({ metrics, mask: (text) => secrets.mask(text), cacheMs: deps.canaryCacheMs })
-  // No maintenance windows or mutes can be configured yet: nothing is muted.
-  const judge = createJudge({ network: network.network, mutes: NO_MUTES })
+  // Mutes are the windows of the active configuration and the ad-hoc mutes of the API.
+  const muteStore = createMuteStore({
+    stateDir: options.stateDir,
+    logger: logger.child({ component: 'mutes' }),
+    onChange: () => muteWatch.check(),
+  })
+  let windows: Mutes = NO_MUTES
+  const mutes = combineMutes((probe, labels, at) => windows(probe, labels, at), muteStore.mutes)
+  const judge = createJudge({ network: network.network, mutes })
+  const muteWatch = createMuteWatch({ probes: () => active?.probes.values() ?? [], mutes, onChange: onMuteChange })
   let active: Active | null = null
   let alerter: Alerter | null = null
   let scheduler: Scheduler | null = null
@@ -78,7 +89,13 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
     try {
-      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd, secretsDir: options.secretsDir })
+      return await loadConfig({
+        probePaths: options.probes,
+        alertingPath: options.alerting,
+        env: deps.env,
+        cwd: deps.cwd,
+        secretsDir: options.secretsDir,
+      })
     } catch (error) {
       // The loader turns every file problem into a diagnostic; a throw is a bug, but it must still
       // refuse the reload (and say so in probe_config_last_reload_successful), not crash or pass.
@@ -94,6 +111,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     secrets.absorb(config.secrets)
     const probes = new Map(config.probes.filter((p) => inShard(p.name, options.shard)).map((p) => [p.name, p]))
     network.configure(config.alerting?.canaries ?? [])
+    windows = windowMutes(config.alerting?.maintenance ?? [])
     return { config, probes, channels: buildChannels(config.alerting, { logger, secrets }, previous?.channels) }
   }
 
@@ -113,8 +131,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       metrics.recordRun(result, judgement.outcome)
       logRun(result, judgement)
       // A run cut short by shutdown says nothing, muted or not: it leaves every gauge as it was.
+      // (probe_muted is the mute watch's: it says "muted now", which a run judged a moment ago may no longer be.)
       if (judgement.outcome === 'aborted') return
-      metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
       // The slot, shared by every replica running this configuration, names an incident this run opens.
       const { state } = await alerter.record(result, judgement, slot)
@@ -122,6 +140,18 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
     }
+  }
+
+  /** A window opened or closed, a mute began or ended: the gauge follows, and the end decides what was held. */
+  function onMuteChange(name: string, muted: boolean): void {
+    metrics.setMuted(name, muted)
+    if (muted || !alerter) return
+    alerter.release(name).then(
+      ({ state }) => {
+        if (state) metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
+      },
+      (error: unknown) => logger.error({ err: error, probe: name }, 'bug: releasing a mute threw'),
+    )
   }
 
   function logRun(result: RunResult, judgement: Judgement): void {
@@ -179,6 +209,11 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           network: network.status,
           logger,
           location: options.location,
+          mutes: {
+            token: () => active?.config.alerting?.api?.token ?? null,
+            store: muteStore,
+            probes: () => new Set(active?.config.probes.map((p) => p.name) ?? []),
+          },
         })
       } catch (error) {
         await closeChannels(next.channels)
@@ -192,6 +227,9 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           { stateDir: options.stateDir, lockFile: lock.path, reason: lock.reason },
           'cannot lock the state directory; running without the lock',
         )
+      const restored = await muteStore.load()
+      if (restored.warning)
+        logger.warn({ stateDir: options.stateDir, reason: restored.warning }, 'mutes could not be restored; starting without them')
       alerter = createAlerter({
         stateDir: options.stateDir,
         channels: next.channels.channels,
@@ -229,6 +267,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         onMissed: (name) => metrics.recordMissed(name),
       })
       scheduler.schedule([...next.probes.values()])
+      muteWatch.start()
       ready = true
       logger.info(
         {
@@ -262,6 +301,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
       metrics.setConfig(next.config.sha256, true)
+      muteWatch.check()
       await closeChannels(previous.channels, next.channels)
       logger.info({ probes: next.probes.size, sha256: next.config.sha256 }, 'configuration reloaded')
       return true
@@ -269,6 +309,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
     async stop() {
       ready = false
+      muteWatch.stop()
       await scheduler?.stop(deps.runGraceMs ?? 10_000)
       if (alerter) {
         await alerter.flush(deps.flushMs ?? 10_000)

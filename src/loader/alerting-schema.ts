@@ -2,6 +2,7 @@ import * as z from 'zod'
 import { channelSchemas } from '../alerting/channels/index.ts'
 import { AlertPolicyOverride } from '../config/alert-policy.ts'
 import { canariesSchema } from '../config/canaries.ts'
+import { apiSchema, MaintenanceSchema } from '../config/maintenance-schema.ts'
 import type { TemplateContext } from '../config/template.ts'
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -26,6 +27,9 @@ export function alertingFileSchema(context: TemplateContext) {
       defaults: AlertPolicyOverride.prefault({}),
       channels: z.record(z.string().regex(CHANNEL_NAME, 'a channel name is lower-case letters, digits, "-" and "_"'), Channel).default({}),
       canaries: canariesSchema(context),
+      // Maintenance windows and the mutes API (README "Fewer false pages").
+      maintenance: MaintenanceSchema.default([]),
+      api: apiSchema(context).optional(),
     })
     .superRefine((file, ctx) => {
       for (const [index, name] of (file.defaults.channels ?? []).entries()) {

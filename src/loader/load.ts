@@ -6,6 +6,7 @@ import { type AlertingConfig, alertingFileSchema, unknownChannelMessage } from '
 import { canariesOnTargets } from './canary-targets.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
+import { maintenanceCheck, probeFacts } from './maintenance-check.ts'
 import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
 import { alertingSecretUses, probeSecretUses, type SecretNames } from '../config/secret-use.ts'
 import { SecretMask } from '../config/secrets.ts'
@@ -112,6 +113,7 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
     for (const { index, message } of canariesOnTargets(alerting.value, parsed))
       diagnostics.push({ file: alerting.file.display, path: `canaries[${index}].url`, message })
   }
+  if (alerting) diagnostics.push(...maintenanceCheck(alerting.file.display, alerting.raw, probeFacts(probes.map((p) => p.raw))))
 
   if (diagnostics.length > 0) {
     const fileOrder = [...found.files.map((f) => f.display), ...(alerting ? [alerting.file.display] : [])]

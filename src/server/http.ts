@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { NetworkStatus } from '../judge/canaries.ts'
 import type { Logger } from '../log.ts'
+import { handleMutes, isMutesPath, type MutesApi } from './mutes-api.ts'
 import { renderStatusPage } from './page.ts'
 import { type ProbeStatus, publicStatus } from './status.ts'
 
@@ -28,6 +29,8 @@ export interface ServerOptions {
   readonly now?: () => Date
   /** Connection bounds; the defaults suit production (tests shorten them). */
   readonly limits?: Partial<ServerLimits>
+  /** `/api/mutes`; absent, it is 404 like any unknown path. */
+  readonly mutes?: MutesApi
 }
 
 export interface ServerLimits {
@@ -112,6 +115,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 async function handle(req: IncomingMessage, options: ServerOptions): Promise<Reply> {
+  // The one API that changes something: it takes POST and DELETE, behind its token.
+  const target = URL.parse(req.url ?? '/', 'http://localhost')?.pathname
+  if (target !== undefined && options.mutes && isMutesPath(target)) return handleMutes(req, target, options.mutes)
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return { status: 405, type: TEXT, body: 'method not allowed\n', headers: { allow: 'GET, HEAD' } }
   }

@@ -9,6 +9,7 @@ import {
   isFiring,
   next,
   resolve,
+  unmuted,
 } from '../../src/alerting/state.ts'
 import type { Outcome } from '../../src/judge/judge.ts'
 import type { Failure } from '../../src/probe/result.ts'
@@ -18,7 +19,8 @@ import type { Failure } from '../../src/probe/result.ts'
  * minute. Runs (judged outcomes): F failed, P passed, A aborted, N
  * inconclusive (the monitor's network was down), T retried (passed after a
  * retry); lower case is the same run while muted (a maintenance window or
- * mute). Events: F firing, M reminder, R resolved, . nothing. States: o ok,
+ * mute); E is no run but the mute's end (a window closes, a mute expires),
+ * which the daemon reports at once. Events: F firing, M reminder, R resolved, . nothing. States: o ok,
  * f failing, X firing, r recovering.
  */
 const T0 = Date.parse('2026-03-01T10:00:00.000Z')
@@ -220,6 +222,49 @@ const CASES: Case[] = [
     states: 'f f f f X r X r X o',
   },
   { name: 'muted aborted and inconclusive runs change nothing', runs: 'F f a n f', events: '. . . . .', states: 'f f f f f' },
+  // The mute's end decides what it held, then and there, not at the next run.
+  {
+    name: 'a streak past the threshold fires at the mute end, once, not again on the next failure',
+    policy: NO_REMINDERS,
+    runs: 'f f f f f f E F F',
+    events: '. . . . . . F . .',
+    states: 'f f f f f f X X X',
+  },
+  {
+    name: 'a streak that recovered inside the window sends nothing at its end',
+    runs: 'f f f f f p E F',
+    events: '. . . . . . . .',
+    states: 'f f f f f o o f',
+  },
+  {
+    name: 'a streak below the threshold at the end waits for the threshold',
+    runs: 'f f E F F F',
+    events: '. . . . . F',
+    states: 'f f f f f X',
+  },
+  {
+    name: 'inconclusive runs in the window do not count at its end',
+    runs: 'f n n f f E F F',
+    events: '. . . . . . . F',
+    states: 'f f f f f f f X',
+  },
+  { name: 'a held resolve is sent at the end', runs: 'F F F F F p E P', events: '. . . . F . R .', states: 'f f f f X r o o' },
+  {
+    name: 'a held resolve waits for successThreshold even at the end',
+    policy: { successThreshold: 2 },
+    runs: 'F F F F F p E P',
+    events: '. . . . F . . R',
+    states: 'f f f f X r r o',
+  },
+  {
+    name: 'a reminder that fell due in the window is sent at its end',
+    policy: { failureThreshold: 1, reminderIntervalMs: 3 * MINUTE },
+    runs: 'F f f f f E F',
+    events: 'F . . . . M .',
+    states: 'X X X X X X X',
+  },
+  { name: 'the end of a mute over a healthy probe is nothing', runs: 'p p E P', events: '. . . .', states: 'o o o o' },
+  { name: 'an unmuted streak is not touched by a mute end elsewhere', runs: 'F F E F', events: '. . . .', states: 'f f f f' },
 ]
 
 const FAILURE: Failure = { step: 'read', kind: 'status', reason: 'status', message: 'read: expected status 200, got 500' }
@@ -238,6 +283,14 @@ function play(runs: string, policy: AlertPolicy) {
   const states: string[] = []
   const all: AlertEvent[] = []
   for (const [i, code] of runs.split(' ').entries()) {
+    if (code === 'E') {
+      const result = unmuted(state, policy, new Date(T0 + i * MINUTE))
+      state = result.state
+      events.push(result.events[0] ? EVENT_CODES[result.events[0].event] : '.')
+      states.push(STATE_CODES[state.kind])
+      all.push(...result.events)
+      continue
+    }
     const outcome = OUTCOMES[code.toUpperCase()]
     if (!outcome) throw new Error(`bad run code ${code}`)
     const muted = code !== code.toUpperCase()
@@ -307,6 +360,21 @@ describe('next: event data', () => {
         at: new Date(T0 + 7 * MINUTE + 500).toISOString(),
         consecutiveFailures: 7,
         failedRuns: 7,
+        failure: FAILURE,
+        sequence: 0,
+      },
+    ])
+  })
+
+  it('a streak fired at the mute end carries its real count and the time of the end', () => {
+    const { all } = play('P f f f f f f E', policyOf())
+    expect(all).toEqual([
+      {
+        event: 'firing',
+        since: new Date(T0 + MINUTE).toISOString(),
+        at: new Date(T0 + 7 * MINUTE).toISOString(),
+        consecutiveFailures: 6,
+        failedRuns: 6,
         failure: FAILURE,
         sequence: 0,
       },

@@ -102,7 +102,36 @@ describe('probe list', () => {
       steps: ['create', 'read', 'delete'],
       channels: ['oncall'],
       labels: { team: 'storefront' },
+      nextWindow: null,
     })
+  })
+
+  test('the next maintenance window of each probe, when the alerting file has windows', async () => {
+    const files = await tempFiles({
+      'alerting.yaml': [
+        readFileSync(`${FIXTURES}/alerting/basic.yaml`, 'utf8').trimEnd(),
+        'maintenance:',
+        '  - { name: weekly-db, probes: [{ team: storefront }], schedule: "0 2 * * SUN", duration: 2h, timezone: Europe/Berlin }',
+        '  - { name: migration, probes: [items-crud], start: "2099-12-01T10:00:00Z", end: "2099-12-01T11:00:00Z" }',
+        '',
+      ].join('\n'),
+    })
+    const alerting = path.join(files.dir, 'alerting.yaml')
+    const run = await cli(['list', '--probes', `${FIXTURES}/valid`, '--alerting', alerting, '--json'], { env: ENV })
+    expect(run.stderr).toBe('')
+    const probes = JSON.parse(run.stdout).probes as { name: string; nextWindow: { name: string; start: string; end: string } | null }[]
+    expect(probes.find((p) => p.name === 'health')?.nextWindow).toBeNull()
+    const next = probes.find((p) => p.name === 'items-crud')?.nextWindow
+    // The weekly one comes long before 2099: a Sunday, 02:00 in Berlin (01:00 or 00:00 UTC), two hours long.
+    expect(next?.name).toBe('weekly-db')
+    expect(new Date(String(next?.start)).getUTCDay()).toBe(0)
+    expect(next?.start).toMatch(/T0[01]:00:00\.000Z$/)
+    expect(Date.parse(String(next?.end)) - Date.parse(String(next?.start))).toBe(2 * 3_600_000)
+    const table = await cli(['list', '--probes', `${FIXTURES}/valid`, '--alerting', alerting], { env: ENV })
+    await files.remove()
+    expect(table.stdout.split('\n')[0]).toMatch(/CHANNELS\s+NEXT WINDOW$/)
+    expect(table.stdout).toMatch(/\nhealth .* -\n/)
+    expect(table.stdout).toMatch(/\nitems-crud .* weekly-db \d{4}-/)
   })
 })
 

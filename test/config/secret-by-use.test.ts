@@ -117,8 +117,21 @@ ${MAIL_CHANNEL}  chat: { type: webhook, url: "{{ env.HOOK_URL }}" }
     expect(config.secrets.mask(`${ENV.SMTP_USER} ${ENV.TENANT}`)).toBe(`${ENV.SMTP_USER} ${ENV.TENANT}`)
   })
 
+  test('api.token is a credential: an {{ env.NAME }} there is a secret, masked everywhere, as a {{ secret.NAME }} is', async () => {
+    const env = { ...ENV, MUTES_TOKEN: 'mutes-token-0123456789' }
+    for (const token of ['{{ env.MUTES_TOKEN }}', '{{ secret.MUTES_TOKEN }}']) {
+      const config = await loaded({ 'items.yaml': ITEMS, 'alerting.yaml': `api: { token: "${token}" }\n` }, env)
+      expect(config.secretNames.get('MUTES_TOKEN')).toEqual([
+        token.includes('env.') ? 'used in api.token' : 'read with {{ secret.MUTES_TOKEN }} in ' + path.join(dir, 'alerting.yaml'),
+      ])
+      expect(config.alerting?.api?.token).toBe(env.MUTES_TOKEN)
+      expect(config.secrets.mask(`Bearer ${env.MUTES_TOKEN}`)).toBe('Bearer ***')
+    }
+  })
+
   test('a secret shorter than 8 characters, or holding a line break, is an error naming the variable; a short plain value is fine', async () => {
-    const probe = (header: string) => `name: short\nsteps: [{ name: a, request: { url: "http://127.0.0.1:9/{{ env.TENANT }}", headers: { ${header} } } }]\n`
+    const probe = (header: string) =>
+      `name: short\nsteps: [{ name: a, request: { url: "http://127.0.0.1:9/{{ env.TENANT }}", headers: { ${header} } } }]\n`
     expect(await problems({ 'a.yaml': probe('authorization: "{{ env.SHORT }}"') })).toEqual([
       'steps[0].request.headers.authorization: secret SHORT is 6 characters long; a secret needs at least 8, or it could not be masked safely',
     ])
@@ -129,7 +142,9 @@ ${MAIL_CHANNEL}  chat: { type: webhook, url: "{{ env.HOOK_URL }}" }
   })
 
   test('a secret name that is not an environment-variable name is an error', async () => {
-    expect(await problems({ 'a.yaml': 'name: a\nsteps: [{ name: a, request: { url: "http://127.0.0.1:9/{{ secret.bad-name }}" } }]\n' })).toEqual([
+    expect(
+      await problems({ 'a.yaml': 'name: a\nsteps: [{ name: a, request: { url: "http://127.0.0.1:9/{{ secret.bad-name }}" } }]\n' }),
+    ).toEqual([
       'steps[0].request.url: invalid secret name "bad-name": a secret name is an environment-variable name (letters, digits and "_", not starting with a digit)',
     ])
   })
