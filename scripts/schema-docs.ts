@@ -46,7 +46,10 @@ export const PROBE_DOCS: Docs = {
   },
   fields: {
     name: 'Unique across all probe files: lower-case letters, digits and `-`, starting with a letter or digit, at most 63 characters. The `probe` label of every metric and alert.',
-    description: 'What the probe checks, in words; shown by `probe list --json`. At most 4096 characters.',
+    description:
+      'What the probe checks, in words; shown by `probe list --json`, the status page and every firing notification. At most 4096 characters.',
+    runbook:
+      'An http(s) URL of the runbook: what the on-call engineer should do when this probe fires. Linked from every firing notification (Alertmanager `runbook_url` annotation, PagerDuty `links`, email, webhook, Slack). At most 2048 characters.',
     interval: 'How often the probe runs. Default: 1m (when `schedule` is not given). At least 1s, at most 24d, and longer than `timeout`.',
     schedule: 'A cron expression in UTC (5 fields, or 6 with seconds first), instead of `interval`.',
     timeout:
