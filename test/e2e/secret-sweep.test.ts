@@ -17,6 +17,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { percentDecoded } from '../../src/config/secrets.ts'
 import { probeCli, spawnDaemon } from '../daemon/child.ts'
 import { Cleanups, waitFor, writeConfig } from '../daemon/harness.ts'
 import { SMTP_USER, startPagerDutySink, startSmtpSink, startWebhookSink } from '../daemon/sinks.ts'
@@ -59,7 +60,15 @@ function forms(secret: string): string[] {
   const encoded = encodeURIComponent(secret)
   for (const whole of [encoded, encoded.toLowerCase(), encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())]) out.add(whole)
   out.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''))
-  out.add(Buffer.from(`probe:${secret}`).toString('base64').replace(/=+$/, ''))
+  // Base64 of the secret alone and inside `probe:…` Basic credentials: every 8-character group at
+  // its 4-character alignment is 6 bytes of it, so a cut credential is found too.
+  for (const sent of new Set([secret, percentDecoded(secret)])) {
+    for (const plain of [sent, `probe:${sent}`]) {
+      const b64 = Buffer.from(plain).toString('base64').replace(/=+$/, '')
+      out.add(b64)
+      for (let i = plain === sent ? 0 : 8; i + 8 <= b64.length; i += 4) out.add(b64.slice(i, i + 8))
+    }
+  }
   return [...out]
 }
 
@@ -121,6 +130,11 @@ async function startEcho(): Promise<Echo> {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ who: 'monitor' }))
       return
     }
+    // A relative redirect keeps the user-info in the URL the report shows as the final one.
+    if (req.url?.startsWith('/redirect')) {
+      res.writeHead(302, { location: '/status/after-redirect' }).end()
+      return
+    }
     if (req.url?.startsWith('/json')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ who: auth }))
       return
@@ -140,6 +154,8 @@ async function startEcho(): Promise<Echo> {
   })
 }
 
+const PROBES = 3
+
 function probes(target: string) {
   const common = { interval: '1s', timeout: '800ms', description: 'Reads an item as a user would', runbook: 'https://wiki.example.test/runbooks/sweep' }
   return [
@@ -153,6 +169,17 @@ function probes(target: string) {
             url: `http://probe:{{ secret.SWEEP_SHORT }}@${target}/status/items`,
             headers: { authorization: 'Bearer {{ secret.SWEEP_LONG }}', 'x-api-key': '{{ secret.SWEEP_SHORT }}' },
           },
+          expect: { status: 200 },
+        },
+      ],
+    },
+    {
+      name: 'sweep-basic',
+      ...common,
+      steps: [
+        {
+          name: 'login',
+          request: { url: `http://probe:{{ secret.SWEEP_LONG }}@${target}/redirect`, followRedirects: true },
           expect: { status: 200 },
         },
       ],
@@ -190,6 +217,8 @@ describe('no piece of a secret in any output', () => {
     expect(leaks('t', JSON.stringify(LONG.slice(100, 120)))).not.toEqual([])
     expect(leaks('t', `Basic ${Buffer.from(`probe:${SHORT}`).toString('base64')}`)).not.toEqual([])
     expect(leaks('t', SHORT.slice(2))).not.toEqual([])
+    // Basic credentials cut short still give 6 bytes of the secret away.
+    expect(leaks('t', `Basic ${Buffer.from(`probe:${LONG}`).toString('base64').slice(0, 24)}…`)).not.toEqual([])
     // A mail's quoted-printable body (soft line breaks, `=3D`) and split encoded words are read as the reader sees them.
     const qp = (LONG.slice(128, 150).match(/.{1,4}/g) ?? []).map((part) => part.replaceAll('=', '=3D')).join('=\r\n')
     expect(leaks('t', qp)).toEqual([])
@@ -247,22 +276,22 @@ describe('no piece of a secret in any output', () => {
 
     const daemon = await spawnDaemon(cleanups, config, SECRETS)
     const firing = () =>
-      hook.delivered().filter((p) => p.event === 'firing').length === 2 &&
-      pager.accepted().length >= 2 &&
-      smtp.inbox.filter((m) => m.event === 'firing').length === 2 &&
-      slack.delivered().length >= 2 &&
+      hook.delivered().filter((p) => p.event === 'firing').length === PROBES &&
+      pager.accepted().length >= PROBES &&
+      smtp.inbox.filter((m) => m.event === 'firing').length === PROBES &&
+      slack.delivered().length >= PROBES &&
       am.requests.length > 0
-    await waitFor('the firing of both probes on every channel', firing, 30_000)
+    await waitFor('the firing of every probe on every channel', firing, 30_000)
     for (const page of ['/api/probes', '/', '/metrics']) {
       outputs.push({ where: `${page} while firing`, text: await (await fetch(`${daemon.url}${page}`)).text() })
     }
     target.healthy = true
     await waitFor(
-      'the resolve of both probes on every channel',
+      'the resolve of every probe on every channel',
       () =>
-        hook.delivered().filter((p) => p.event === 'resolved').length === 2 &&
-        smtp.inbox.filter((m) => m.event === 'resolved').length === 2 &&
-        pager.accepted().filter((e) => e.event_action === 'resolve').length === 2,
+        hook.delivered().filter((p) => p.event === 'resolved').length === PROBES &&
+        smtp.inbox.filter((m) => m.event === 'resolved').length === PROBES &&
+        pager.accepted().filter((e) => e.event_action === 'resolve').length === PROBES,
       30_000,
     )
     for (const page of ['/api/probes', '/', '/metrics']) {
@@ -273,6 +302,10 @@ describe('no piece of a secret in any output', () => {
 
     // The secrets were really sent where they belong: otherwise this test proves nothing.
     expect(target.requests.some((r) => r.headers.authorization === `Bearer ${LONG}` && r.headers['x-api-key'] === SHORT)).toBe(true)
+    // User-info is percent-encoded: its `%1E` is sent decoded, as curl sends it.
+    const basic = `Basic ${Buffer.from(`probe:${percentDecoded(LONG)}`).toString('base64')}`
+    expect(target.requests.some((r) => r.path === '/status/after-redirect' && r.headers.authorization === basic)).toBe(true)
+    expect(once.stdout).toMatch(/redirected to http:\/\/probe:\*\*\*@/)
     expect(hook.requests[0]?.headers['x-hook-key']).toBe(SHORT)
     expect(pager.accepted().every((e) => e.routing_key === SHORT)).toBe(true)
     expect(smtp.inbox.length).toBeGreaterThanOrEqual(4)
