@@ -141,7 +141,7 @@ export function percentDecoded(text: string): string {
     try {
       return decodeURIComponent(run)
     } catch {
-      return run.replace(/%[0-7][0-9A-Fa-f]/g, (escape) => String.fromCharCode(Number.parseInt(escape.slice(1), 16)))
+      return run.replace(/%[0-7][0-9A-Fa-f]/g, (hex) => String.fromCharCode(Number.parseInt(hex.slice(1), 16)))
     }
   })
 }
