@@ -8,9 +8,21 @@ import type { Docs } from './schema-reference.ts'
 
 export const PROBE_INTRO = `One probe per YAML file (\`.yaml\`/\`.yml\`) in \`probes/\` (or the files and folders given with \`--probes\`; a folder contributes its own files, not its subfolders'). An unknown field is an error, so a typo never silently disables a check. Start a file with \`# yaml-language-server: $schema=../schema/probe.schema.json\` for autocomplete in editors.
 
-A file may be at most 1 MiB. Durations are a number and a unit: \`250ms\`, \`10s\`, \`1m\`, \`4h\`, \`1d\`, at most \`24d\` (every duration becomes a timer, and Node's timers cannot wait longer); \`0\` only where a field says so. Strings may hold templates: \`{{ env.NAME }}\` is read from the environment when the file is loaded (a missing variable is an error, and so is a value holding a line break, such as a trailing newline; the value is a secret that is never printed, logged or sent); \`{{ run.id }}\` (unique per run), \`{{ run.timestamp }}\` (Unix seconds), \`{{ probe.name }}\`, a \`vars\` name, or a name captured by an earlier step are filled in at run time. A cleanup step whose templates cannot be filled in (the create step never returned an id) is skipped, and the report says why.`
+A file may be at most 1 MiB. Durations are a number and a unit: \`250ms\`, \`10s\`, \`1m\`, \`4h\`, \`1d\`, at most \`24d\` (every duration becomes a timer, and Node's timers cannot wait longer); \`0\` only where a field says so. Strings may hold templates: \`{{ env.NAME }}\` is read from the environment when the file is loaded (a missing variable is an error, and so is a value holding a line break, such as a trailing newline); \`{{ secret.NAME }}\` is read from the environment, else from the file \`NAME\` in the secrets directory; \`{{ run.id }}\` (unique per run), \`{{ run.timestamp }}\` (Unix seconds), \`{{ probe.name }}\`, a \`vars\` name, or a name captured by an earlier step are filled in at run time. A cleanup step whose templates cannot be filled in (the create step never returned an id) is skipped, and the report says why.
 
-export const ALERTING_INTRO = `\`alerting/alerting.yaml\` (or \`--alerting <file>\`) holds the default alert policy and the named channels. A probe's \`alert:\` block overrides the defaults field by field. The file may be at most 1 MiB. Templates here may only read the environment (\`{{ env.NAME }}\`); those values are secrets, and one holding a line break is an error. Start the file with \`# yaml-language-server: $schema=../schema/alerting.schema.json\` for autocomplete.`
+**Secrets.** A value is a secret when it is read with \`{{ secret.NAME }}\`, or when an \`{{ env.NAME }}\` value is used as a credential: in a header \`authorization\`, \`proxy-authorization\`, \`cookie\`, \`x-api-key\` or one whose name contains \`token\`, \`secret\`, \`password\`, \`key\` or \`auth\` (also through a var), or in a URL's user-info. A secret is at least 8 characters, holds no line break, and is shown as \`***\` in every output, in any of its forms (as is, JSON-escaped, percent-encoded, base64 in \`Basic\` credentials). Every other environment value is plain configuration and is shown, so a report names the host that failed. Probe names, step names and labels take no template. One example of each kind:
+
+\`\`\`yaml
+vars:
+  base: "{{ env.ITEMS_API_URL }}"                         # plain configuration: shown
+defaults:
+  headers:
+    authorization: "Bearer {{ secret.ITEMS_API_TOKEN }}"  # a secret, from the environment
+    x-signing-key: "{{ secret.SIGNING_KEY }}"             # a secret, from /run/secrets/SIGNING_KEY when the environment has none
+    x-api-key: "{{ env.ITEMS_API_KEY }}"                  # an env value used as a credential: a secret by use
+\`\`\``
+
+export const ALERTING_INTRO = `\`alerting/alerting.yaml\` (or \`--alerting <file>\`) holds the default alert policy and the named channels. A probe's \`alert:\` block overrides the defaults field by field. The file may be at most 1 MiB. Templates here read the environment (\`{{ env.NAME }}\`, \`{{ secret.NAME }}\`); a value holding a line break is an error. A channel's credential fields (\`smtp.pass\`, \`routingKey\`, a webhook's or Slack's \`url\`, a webhook's \`headers\`) make the values they read secrets; the other fields (\`smtp.host\`, \`smtp.user\`, an Alertmanager \`url\`) are shown. Start the file with \`# yaml-language-server: $schema=../schema/alerting.schema.json\` for autocomplete.`
 
 const POLICY: Record<string, string> = {
   failureThreshold: 'Consecutive failed runs before the alert fires (one `firing` notification per channel). Default: 5.',
@@ -46,7 +58,10 @@ export const PROBE_DOCS: Docs = {
   },
   fields: {
     name: 'Unique across all probe files: lower-case letters, digits and `-`, starting with a letter or digit, at most 63 characters. The `probe` label of every metric and alert.',
-    description: 'What the probe checks, in words; shown by `probe list --json`. At most 4096 characters.',
+    description:
+      'What the probe checks, in words; shown by `probe list --json`, the status page and every firing notification. At most 4096 characters.',
+    runbook:
+      'An http(s) URL of the runbook: what the on-call engineer should do when this probe fires. Linked from every firing notification (Alertmanager `runbook_url` annotation, PagerDuty `links`, email, webhook, Slack). At most 2048 characters.',
     interval: 'How often the probe runs. Default: 1m (when `schedule` is not given). At least 1s, at most 24d, and longer than `timeout`.',
     schedule: 'A cron expression in UTC (5 fields, or 6 with seconds first), instead of `interval`.',
     timeout:

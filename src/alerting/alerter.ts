@@ -42,6 +42,9 @@ export interface AlertProbe {
   readonly name: string
   readonly labels: Readonly<Record<string, string>>
   readonly policy: AlertPolicy
+  /** What the probe checks and what to do when it fails: told to the person paged. */
+  readonly description?: string
+  readonly runbook?: string
 }
 
 export interface Alerter {
@@ -80,6 +83,14 @@ export interface Alerter {
   /** For shutdown: deliver what falls due within `deadlineMs`, persist the rest. */
   flush(deadlineMs: number): Promise<void>
   close(): Promise<void>
+}
+
+/** The description and runbook, each only when given (the state file has no `undefined`). */
+function about(from: { readonly description?: string; readonly runbook?: string }): { description?: string; runbook?: string } {
+  return {
+    ...(from.description === undefined ? {} : { description: from.description }),
+    ...(from.runbook === undefined ? {} : { runbook: from.runbook }),
+  }
 }
 
 export function createAlerter(deps: AlerterDeps): Alerter {
@@ -147,7 +158,12 @@ export function createAlerter(deps: AlerterDeps): Alerter {
 
   /** An open incident is told under the location it fired under, even if `--location` changed since. */
   function subject(name: string, record: ProbeRecord): NotificationSubject {
-    return { probe: name, location: record.incidentLocation === undefined ? location : record.incidentLocation, labels: record.labels }
+    return {
+      probe: name,
+      location: record.incidentLocation === undefined ? location : record.incidentLocation,
+      labels: record.labels,
+      ...about(record),
+    }
   }
 
   /**
@@ -205,7 +221,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
    */
   function reconfigure(probe: AlertProbe, record: ProbeRecord): ProbeRecord {
     const hash = policyHash(probe.policy)
-    const updated: ProbeRecord = { ...record, policy: probe.policy, policyHash: hash, labels: { ...probe.labels } }
+    const { description: _d, runbook: _r, ...kept } = record
+    const updated: ProbeRecord = { ...kept, policy: probe.policy, policyHash: hash, labels: { ...probe.labels }, ...about(probe) }
     if (hash !== record.policyHash && record.state.kind !== 'ok') {
       logger.info({ probe: probe.name, state: record.state.kind }, 'alert policy changed mid-incident; keeping the incident')
     }
@@ -297,6 +314,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
                 policy: probe.policy,
                 policyHash: policyHash(probe.policy),
                 labels: { ...probe.labels },
+                ...about(probe),
                 paged: [],
                 state: INITIAL_STATE,
                 incidentId: null,

@@ -22,6 +22,10 @@ export interface Notification {
   readonly summary: string
   readonly error: NotificationError | null
   readonly labels: Readonly<Record<string, string>>
+  /** The probe's `description`, when it has one: what the failing check does, for the person paged. */
+  readonly description?: string
+  /** The probe's `runbook` URL, when it declares one: what to do about it. */
+  readonly runbook?: string
 }
 
 /** The failed step as a notification carries it: the reason and, when the step got a response, its evidence (SPEC "Failure evidence"). */

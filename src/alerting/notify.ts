@@ -11,6 +11,8 @@ export interface NotificationSubject {
   readonly probe: string
   readonly location: string | null
   readonly labels: Readonly<Record<string, string>>
+  readonly description?: string
+  readonly runbook?: string
 }
 
 /**
@@ -53,6 +55,8 @@ export function buildNotification(event: AlertEvent, subject: NotificationSubjec
     summary: summaryLine(event, subject),
     error: event.failure ? notificationError(event.failure) : null,
     labels: { ...subject.labels },
+    ...(subject.description === undefined ? {} : { description: subject.description }),
+    ...(subject.runbook === undefined ? {} : { runbook: subject.runbook }),
   }
 }
 

@@ -27,6 +27,9 @@ export interface ProbeRecord {
   /** Gatus's `alert.Checksum()`: tells a policy change from a restart. */
   readonly policyHash: string
   readonly labels: Readonly<Record<string, string>>
+  /** The probe's description and runbook, told with each of its notifications; absent when it has none. */
+  readonly description?: string
+  readonly runbook?: string
   /**
    * Channels the open incident was paged to, by name and destination hash:
    * they, and only they, get its reminders and resolve.
@@ -168,12 +171,18 @@ export const NotificationSchema = z.object({
     })
     .nullable(),
   labels: z.record(z.string(), z.string()),
+  // Absent when the probe has none, and in files written before they were carried.
+  description: z.string().optional(),
+  runbook: z.string().optional(),
 }) satisfies z.ZodType<Notification>
 
 export const ProbeRecordSchema = z.object({
   policy: AlertPolicySchema,
   policyHash: z.string(),
   labels: z.record(z.string(), z.string()),
+  // Absent when the probe has none, and in files written before they were stored.
+  description: z.string().optional(),
+  runbook: z.string().optional(),
   // A bare name is a file from before destination hashes were stored: hash unknown.
   paged: z.array(
     z

@@ -30,6 +30,8 @@ const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, Gi
 const MIN_TIMEOUT_MS = 10
 export const MAX_DESCRIPTION = 4096
 export const MAX_LABEL_VALUE = 1024
+/** A runbook link goes into every firing notification; 2 KiB is far above any real URL. */
+export const MAX_RUNBOOK = 2048
 /** Redirects followed when a step says `followRedirects: true`. */
 export const DEFAULT_MAX_REDIRECTS = 5
 
@@ -108,6 +110,24 @@ const ByteSize = z
   })
 
 const Status = z.int().min(100).max(599)
+
+const TEMPLATE = /\{\{[^{}]*\}\}/
+
+/**
+ * A field that is an identity (a name, a label) takes no template: a secret
+ * there could not be masked without merging what it names, and an
+ * environment value there would be taken literally. The rule is said before
+ * the field's own pattern, which would only call the braces invalid.
+ */
+function untemplated(what: string, why: string) {
+  return z.string().check(
+    z.refine((text: string) => !TEMPLATE.test(text), {
+      abort: true,
+      error: (issue) =>
+        `${what} cannot hold a template (${String(TEMPLATE.exec(String(issue.input))?.[0])}): it ${why}, where a secret could not be masked`,
+    }),
+  )
+}
 
 /** The schema of one probe file, compiling templates against `context` (its environment and secret mask). */
 export function probeFileSchema(context: TemplateContext) {
@@ -206,7 +226,10 @@ export function probeFileSchema(context: TemplateContext) {
     .meta({ description: 'Send the request again after a transport fault, a timeout or a 5xx' })
 
   const Step = z.strictObject({
-    name: z.string().regex(STEP_NAME, 'a step name is lower-case letters, digits, "-" and "_"'),
+    name: untemplated('a step name', 'names the step in reports, metrics and alerts').regex(
+      STEP_NAME,
+      'a step name is lower-case letters, digits, "-" and "_"',
+    ),
     /** Runs even after an earlier step failed (delete what the probe created). @defaultValue false */
     cleanup: z.boolean().default(false),
     request: Request,
@@ -222,9 +245,17 @@ export function probeFileSchema(context: TemplateContext) {
   return z
     .strictObject({
       $schema: z.string().optional(),
-      name: z.string().max(63).regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
+      name: untemplated('a probe name', 'names the probe in metrics, alerts and the state directory')
+        .max(63)
+        .regex(PROBE_NAME, 'a probe name is lower-case letters, digits and "-", starting with a letter or digit'),
       /** Served with every /api/probes answer and status page: at most 4 KiB, far above a sentence or two. */
       description: z.string().max(MAX_DESCRIPTION).optional(),
+      /** Where the on-call engineer reads what to do; every firing notification links it (Alertmanager `runbook_url`). */
+      runbook: z
+        .url({ protocol: /^https?$/, error: (i) => `expected an http(s) URL, got ${JSON.stringify(i.input)}` })
+        .max(MAX_RUNBOOK)
+        .meta({ description: 'An http(s) URL: the runbook for this probe' })
+        .optional(),
       /** How often the probe runs; at least 1s (checked below), at most 24d. @defaultValue 1m (unless `schedule` is given) */
       interval: Duration.optional(),
       /** A cron expression (5 fields, or 6 with seconds), in UTC; instead of `interval`. */
@@ -243,7 +274,7 @@ export function probeFileSchema(context: TemplateContext) {
               error: (i) => `label ${JSON.stringify(i.input)} is reserved by smokeprobe`,
             }),
           // A label value goes into every series and alert of the probe; 1 KiB is far above any real one.
-          z.string().max(MAX_LABEL_VALUE),
+          untemplated('a label value', 'is part of every series and alert identity').max(MAX_LABEL_VALUE),
         )
         .default({}),
       /** Largest response body read per step; larger fails the step as "body too large". @defaultValue 1MiB */

@@ -28,11 +28,15 @@ export class SecretMask {
     // Inside JSON output a secret with quotes or backslashes appears escaped; in a URL, percent-encoded
     // (both spellings of a space); alone in base64 (a token encoded by the target, or by us).
     const json = JSON.stringify(value).slice(1, -1)
-    for (const form of [json, JSON.stringify(json).slice(1, -1), encodeURIComponent(value), encodeURIComponent(value).replaceAll('%20', '+')]) {
+    const encoded = [encodeURIComponent(value), encodeURIComponent(value).replaceAll('%20', '+'), ...urlForms(value)]
+    for (const form of [json, JSON.stringify(json).slice(1, -1), ...encoded]) {
       this.#values.add(form)
       this.#values.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()))
     }
     this.#values.add(Buffer.from(value).toString('base64').replace(/=+$/, ''))
+    // In a URL's user-info a secret's `%XX` is an escape: the Basic credentials sent from it hold it decoded.
+    const decoded = percentDecoded(value)
+    if (decoded !== value && decoded.length >= MIN_SECRET_LENGTH) this.#values.add(decoded)
     this.#pattern = null
   }
 
@@ -105,6 +109,41 @@ export class SecretMask {
     })
     return json === undefined ? value : (JSON.parse(json) as T)
   }
+}
+
+/**
+ * The secret as a parsed URL prints it (`url.href`, a redirect's final URL):
+ * WHATWG URL percent-encodes each part with its own, smaller set than
+ * encodeURIComponent's (user-info keeps `&`, `+`, `$`; a path keeps `[`, `|`),
+ * so a secret in user-info, path, query or fragment comes out in a form of its own.
+ */
+function urlForms(value: string): string[] {
+  const url = new URL('http://h/')
+  url.password = value
+  const forms = [url.password]
+  url.password = ''
+  url.pathname = `/${value}`
+  forms.push(url.pathname.slice(1))
+  url.search = `?${value}`
+  forms.push(url.search.slice(1))
+  url.hash = `#${value}`
+  forms.push(url.hash.slice(1))
+  return forms
+}
+
+/**
+ * Each run of `%XX` escapes decoded, as curl and URL parsers decode them; in a
+ * run that is not UTF-8 only the ASCII escapes are, the others kept as
+ * written, and so is a lone `%`.
+ */
+export function percentDecoded(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run.replace(/%[0-7][0-9A-Fa-f]/g, (hex) => String.fromCharCode(Number.parseInt(hex.slice(1), 16)))
+    }
+  })
 }
 
 function escapeRegExp(text: string): string {

@@ -3,7 +3,7 @@
  * alert → expose — with start, reload and stop. No signals and no process
  * exit here, so tests drive it in-process.
  */
-import { type Alerter, createAlerter } from '../alerting/alerter.ts'
+import { type Alerter, type AlertProbe, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
 import { StateUnreadableError } from '../state/fs.ts'
@@ -116,7 +116,15 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   }
 
   function alertProbes(next: Active) {
-    return [...next.probes.values()].map((p) => ({ name: p.name, labels: p.labels, policy: policyOf(next, p.name) }))
+    return [...next.probes.values()].map(
+      (p): AlertProbe => ({
+        name: p.name,
+        labels: p.labels,
+        policy: policyOf(next, p.name),
+        ...(p.description === undefined ? {} : { description: p.description }),
+        ...(p.runbook === undefined ? {} : { runbook: p.runbook }),
+      }),
+    )
   }
 
   async function runSlot(probe: Probe, slot: Date, signal: AbortSignal): Promise<void> {

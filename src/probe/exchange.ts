@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { type Dispatcher, request } from 'undici'
-import type { SecretMask } from '../config/secrets.ts'
+import { percentDecoded, type SecretMask } from '../config/secrets.ts'
 import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
 import type { Connection, ConnectionWatch } from './connections.ts'
 import { contentLength, readBody, untilAborted } from './http.ts'
@@ -118,11 +118,12 @@ async function send(
   context.watch?.take()
   const sentAt = performance.now()
   let response: Dispatcher.ResponseData
+  const { url, headers } = userInfoCredentials(hop.url, hop.headers)
   try {
-    const sent = request(hop.url, {
+    const sent = request(url, {
       dispatcher: context.dispatcher,
       method: hop.method as Dispatcher.HttpMethod,
-      headers: hop.headers,
+      headers,
       body: hop.body,
       signal: context.signal,
       // The step's signal already aborts at its deadline, in every phase; undici's own
@@ -163,6 +164,23 @@ async function receive(
     return outcome.kind === 'fault' ? { ...outcome, response: seen } : outcome
   }
   return { kind: 'response', response: { ...seen, body: read.data }, timings }
+}
+
+/**
+ * A URL's user-info sent as `Basic` credentials, as curl and browsers send it
+ * (undici would drop it without a word), so the step and its `reproduce:`
+ * curl line send the same request. Percent-escapes are decoded as curl does;
+ * an `authorization` header of the step's own wins. The URL sent holds no
+ * user-info either way.
+ */
+export function userInfoCredentials(url: URL, headers: Readonly<Record<string, string>>): { url: URL; headers: Record<string, string> } {
+  if (url.username === '' && url.password === '') return { url, headers: { ...headers } }
+  const bare = new URL(url.href)
+  bare.username = ''
+  bare.password = ''
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return { url: bare, headers: { ...headers } }
+  const credentials = Buffer.from(`${percentDecoded(url.username)}:${percentDecoded(url.password)}`).toString('base64')
+  return { url: bare, headers: { ...headers, authorization: `Basic ${credentials}` } }
 }
 
 function parseTarget(text: string, secrets: SecretMask): URL | string {

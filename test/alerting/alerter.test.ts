@@ -136,6 +136,21 @@ describe('alerter', () => {
     ])
   })
 
+  it('tells the probe’s description and runbook with its firing and resolve; a reload that changes them tells the new ones', async () => {
+    const [oncall, pager] = channels()
+    const { alerter: a } = alerter([oncall, pager])
+    await a.load()
+    const about = { description: 'Create, read and delete an item', runbook: 'https://wiki.example.test/runbooks/items-crud' }
+    await a.configure([{ ...probe(), ...about }])
+    const [firing] = await fail(a, 5)
+    expect(firing).toMatchObject(about)
+    const moved = { runbook: 'https://wiki.example.test/runbooks/items-v2' }
+    await a.configure([{ ...probe(), ...moved }])
+    const { notifications } = await run(a, 'success')
+    expect(notifications[0]).toMatchObject({ event: 'resolved', ...moved })
+    expect(notifications[0]).not.toHaveProperty('description')
+  })
+
   it('keeps the failure count across a restart', async () => {
     const first = alerter(channels())
     await first.alerter.load()

@@ -123,6 +123,19 @@ describe('store', () => {
     expect((await createStore(join(dir, 'state')).load()).data.outbox[0]?.notification.error).toEqual(error)
   })
 
+  it('keeps the probe’s description and runbook, on its record and its queued notification, across a restart', async () => {
+    const about = { description: 'Create, read and delete an item', runbook: 'https://wiki.example.test/runbooks/items-crud' }
+    const data: StoredAlerts = {
+      probes: { 'items-crud': { ...DATA.probes['items-crud']!, ...about } },
+      outbox: [{ ...DATA.outbox[0]!, notification: notification(about) }],
+    }
+    const store = createStore(join(dir, 'state'))
+    expect(await store.save(data)).toEqual({ error: null })
+    const loaded = (await createStore(join(dir, 'state')).load()).data
+    expect(loaded.probes['items-crud']).toMatchObject(about)
+    expect(loaded.outbox[0]?.notification).toMatchObject(about)
+  })
+
   it('loads a file written before incident ids and channel identities were stored', async () => {
     const { incidentId: _, ...record } = DATA.probes['items-crud']!
     const { identity: __, ...entry } = DATA.outbox[0]!

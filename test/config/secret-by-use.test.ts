@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { DestinationStream } from 'pino'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { SecretMask } from '../../src/config/secrets.ts'
+import { percentDecoded, SecretMask } from '../../src/config/secrets.ts'
 import { formatDiagnostic, loadConfig } from '../../src/loader/load.ts'
 import { createLogger } from '../../src/log.ts'
 
@@ -169,6 +169,26 @@ describe('masking that holds', () => {
     // Basic credentials without a secret stay as they are.
     const other = `Basic ${Buffer.from('user:not-a-secret').toString('base64')}`
     expect(secrets.mask(other)).toBe(other)
+  })
+
+  test('the forms a parsed URL prints: user-info, path, query and fragment each percent-encode their own set', () => {
+    const secrets = new SecretMask()
+    const secret = 'Q7&z"[x]^|<y>+$;%3t'
+    secrets.add(secret)
+    const url = new URL('http://h/')
+    url.password = secret
+    url.pathname = `/${secret}`
+    url.search = `?k=${secret}`
+    url.hash = `#${secret}`
+    // None of them is encodeURIComponent's form, nor the raw one.
+    expect(url.href).not.toContain(secret)
+    expect(url.href).not.toContain(encodeURIComponent(secret))
+    expect(secrets.mask(url.href)).toBe('http://:***@h/***?k=***#***')
+    // Sent from user-info, its `%3t` stays, its escapes `%3B` and `%E2%82%AC` are decoded (a Basic header, as curl sends it).
+    const escaped = 'pa%3Bss%3t-%E2%82%AC-%Ea-word'
+    secrets.add(escaped)
+    expect(percentDecoded(escaped)).toBe('pa;ss%3t-€-%Ea-word')
+    expect(secrets.mask(`Basic ${Buffer.from(`u:${percentDecoded(escaped)}`).toString('base64')}`)).toBe('Basic ***')
   })
 
   test('log lines mask values, never keys; a plain env value masks nothing', async () => {

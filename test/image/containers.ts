@@ -57,16 +57,27 @@ export class Containers {
     ]
   }
 
-  /** Runs the image to completion (`--rm`); `entrypoint` replaces `probe`, e.g. with `sh`. */
+  /**
+   * Runs the image to completion (`--rm`); `entrypoint` replaces `probe`, e.g. with `sh`. No network
+   * unless `network: 'host'` (the host's 127.0.0.1, for a loopback target).
+   */
   run(
     args: readonly string[],
-    options: { entrypoint?: string; volume?: string; env?: Record<string, string>; readOnly?: boolean; timeoutMs?: number } = {},
+    options: {
+      entrypoint?: string
+      volume?: string
+      env?: Record<string, string>
+      readOnly?: boolean
+      timeoutMs?: number
+      mounts?: readonly string[]
+      network?: 'none' | 'host'
+    } = {},
   ): Promise<Result> {
     const env = options.env ?? {}
     const flags =
       options.readOnly === false
         ? [...this.#engine.runFlags, '--user', '1000:1000', '--tmpfs', STATE_DIR, ...Object.keys(env).flatMap((n) => ['--env', n])]
-        : this.kubernetesFlags({ volume: options.volume, env: Object.keys(env) })
+        : this.kubernetesFlags({ volume: options.volume, env: Object.keys(env), mounts: options.mounts })
     // `--env NAME` takes the value from the engine client's environment, so no value is on a command line.
     return engineRun(
       this.#engine,
@@ -75,7 +86,7 @@ export class Containers {
         '--rm',
         '--name',
         this.name(`run-${this.#names.size}`),
-        '--network=none',
+        `--network=${options.network ?? 'none'}`,
         ...flags,
         ...(options.entrypoint ? ['--entrypoint', options.entrypoint] : []),
         this.#image,

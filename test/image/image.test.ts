@@ -12,8 +12,11 @@
  * engine or a failed build is a failure.
  */
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -234,6 +237,49 @@ describe.skipIf(skip)('the image, run as Kubernetes runs it', { timeout: STEP_MS
     expect(check).toBe(true)
     const stopped = await containers.stop(name, GRACE_SECONDS)
     expect(stopped.code, stopped.stderr).toBe(0)
+  })
+
+  test('a secret file mounted at /run/secrets is read by `{{ secret.NAME }}`, sent, and never printed', async () => {
+    const secretDir = await mkdtemp(path.join(tmpdir(), 'smokeprobe-image-secrets-'))
+    try {
+      const secret = `file-secret-${randomUUID()}`
+      // As a Kubernetes Secret volume: one file per key, readable by the pod's uid, a trailing newline from `echo`.
+      await mkdir(path.join(secretDir, 'secrets'), { mode: 0o755 })
+      await writeFile(path.join(secretDir, 'secrets/IMAGE_API_TOKEN'), `${secret}\n`, { mode: 0o644 })
+      const seen: (string | undefined)[] = []
+      const target = createServer((req, res) => {
+        seen.push(req.headers.authorization)
+        res.writeHead(req.headers.authorization === `Bearer ${secret}` ? 200 : 401).end()
+      })
+      target.listen(0, '127.0.0.1')
+      await once(target, 'listening')
+      try {
+        const port = (target.address() as AddressInfo).port
+        await mkdir(path.join(secretDir, 'probes'), { mode: 0o755 })
+        await mkdir(path.join(secretDir, 'alerting'), { mode: 0o755 })
+        const probe = `name: secret-file\nsteps:\n  - name: read\n    request:\n      url: http://127.0.0.1:${port}/items\n      headers: { authorization: "Bearer {{ secret.IMAGE_API_TOKEN }}" }\n    expect: { status: 200 }\n`
+        await writeFile(path.join(secretDir, 'probes/secret-file.yaml'), probe, { mode: 0o644 })
+        await writeFile(path.join(secretDir, 'alerting/alerting.yaml'), 'channels: {}\n', { mode: 0o644 })
+        await chmod(secretDir, 0o755)
+        const mounts = [
+          `${path.join(secretDir, 'secrets')}:/run/secrets:ro`,
+          `${path.join(secretDir, 'probes')}:/app/probes:ro`,
+          `${path.join(secretDir, 'alerting')}:/app/alerting:ro`,
+        ]
+        const result = await containers.run(['run', '--once'], { mounts, network: 'host' })
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
+        expect(seen).toEqual([`Bearer ${secret}`])
+        expect(result.stdout).toContain('PASS secret-file')
+        expect(`${result.stdout}${result.stderr}`).not.toContain(secret)
+        const listed = await containers.run(['list'], { mounts })
+        expect(listed.stdout, listed.stderr).toContain('IMAGE_API_TOKEN')
+        expect(`${listed.stdout}${listed.stderr}`).not.toContain(secret)
+      } finally {
+        target.close()
+      }
+    } finally {
+      await rm(secretDir, { recursive: true, force: true })
+    }
   })
 
   test(STARTED, { timeout: 4 * STEP_MS }, async ({ skip }) => {

@@ -4,8 +4,16 @@ import { formatLabels } from './common.ts'
 /** One element of the `POST /api/v2/alerts` body (Alertmanager `api/v2/openapi.yaml` postableAlert). */
 export interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>
-  /** `excerpt`: the failed step's response body (first 512 bytes, masked), when it had one. */
-  readonly annotations: { readonly summary: string; readonly description: string; readonly excerpt?: string }
+  /**
+   * `excerpt`: the failed step's response body (first 512 bytes, masked), when it had one;
+   * `runbook_url`: the probe's runbook, when it declares one (the Prometheus community's name for it).
+   */
+  readonly annotations: {
+    readonly summary: string
+    readonly description: string
+    readonly excerpt?: string
+    readonly runbook_url?: string
+  }
   readonly startsAt: string
   readonly endsAt: string
 }
@@ -40,6 +48,7 @@ export function amAlert(n: Notification, channelLabels: Readonly<Record<string, 
       summary: n.summary,
       description: describe(n),
       ...(n.event !== 'resolved' && n.error?.excerpt !== undefined ? { excerpt: n.error.excerpt } : {}),
+      ...(n.runbook === undefined ? {} : { runbook_url: n.runbook }),
     },
     startsAt: n.since,
     endsAt,
@@ -64,5 +73,6 @@ function describe(n: Notification): string {
     n.event === 'resolved'
       ? `Probe ${n.probe} recovered${where} at ${n.at}; it had been failing since ${n.since}.`
       : `Probe ${n.probe} has failed ${n.consecutiveFailures} consecutive runs${where} since ${n.since}.`
-  return `${head}${failure}\nLabels: ${formatLabels(n.labels)}`
+  const about = n.description === undefined ? '' : `\n${n.description}`
+  return `${head}${about}${failure}\nLabels: ${formatLabels(n.labels)}`
 }

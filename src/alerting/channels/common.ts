@@ -41,6 +41,8 @@ export function maskNotification(notification: Notification, secrets: SecretMask
     summary: secrets.mask(notification.summary),
     error: notification.error && maskError(notification.error, secrets),
     labels,
+    ...(notification.description === undefined ? {} : { description: secrets.mask(notification.description) }),
+    ...(notification.runbook === undefined ? {} : { runbook: secrets.mask(notification.runbook) }),
   }
 }
 

@@ -42,11 +42,20 @@ export function emailBody(n: Notification): string {
     n.event !== 'resolved' && n.error?.excerpt !== undefined ? [`Response body (first 512 bytes):\n${indent(n.error.excerpt)}`] : []
   return [
     `${EVENT_LABEL[n.event]}: ${headline(n)}`,
+    ...about(n),
     table,
     ...excerpt,
     n.summary,
     `Notification ${n.id}, incident ${n.incidentId}, sent by smokeprobe at ${n.at}.`,
   ].join('\n\n')
+}
+
+/** What the probe checks and where to read what to do, right under the headline, where the person paged looks first. */
+function about(n: Notification): string[] {
+  const parts: string[] = []
+  if (n.runbook !== undefined) parts.push(`Runbook: ${n.runbook}`)
+  if (n.description !== undefined) parts.push(`What it checks:\n${indent(n.description)}`)
+  return parts
 }
 
 function indent(text: string): string {

@@ -39,6 +39,8 @@ export interface PagerDutyEvent {
   readonly event_action: 'trigger' | 'resolve'
   readonly dedup_key: string
   readonly client: 'smokeprobe'
+  /** The probe's runbook, when it declares one: PagerDuty shows it as a link on the incident. */
+  readonly links?: readonly { readonly href: string; readonly text: string }[]
   readonly payload?: {
     readonly summary: string
     readonly source: string
@@ -83,8 +85,11 @@ export function pagerDutyEvent(config: PagerDutyConfig, n: Notification, action:
         consecutiveFailures: n.consecutiveFailures,
         since: n.since,
         labels: n.labels,
+        ...(n.description === undefined ? {} : { description: n.description }),
+        ...(n.runbook === undefined ? {} : { runbook: n.runbook }),
       },
     },
+    ...(n.runbook === undefined ? {} : { links: [{ href: n.runbook, text: `Runbook for ${n.probe}` }] }),
   }
   // As Alertmanager does: an event over 512 KB loses its details rather than being refused.
   if (Buffer.byteLength(JSON.stringify(event)) <= MAX_EVENT_BYTES) return event

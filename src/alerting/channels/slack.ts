@@ -55,6 +55,8 @@ function headline(n: Notification): string {
 export function slackMessage(n: Notification): SlackMessage {
   const text = headline(n)
   const details = [`*Probe:* ${n.probe}`, `*Location:* ${n.location ?? '-'}`, `*Labels:* ${formatLabels(n.labels)}`]
+  if (n.description !== undefined) details.push(`*What it checks:* ${slackEscape(n.description)}`)
+  if (n.runbook !== undefined) details.push(`*Runbook:* <${slackLinkTarget(n.runbook)}|open the runbook>`)
   if ((n.event === 'firing' || n.event === 'reminder') && n.error) {
     details.push(`*Failure:* \`${slackEscape(failureText(n.error)).replaceAll('`', "'")}\``)
   }
@@ -79,6 +81,15 @@ export function slackMessage(n: Notification): SlackMessage {
       { type: 'context', elements: [{ type: 'mrkdwn', text: `smokeprobe · incident ${n.incidentId} · ${n.at}` }] },
     ],
   }
+}
+
+/**
+ * A URL as the target of a `<url|text>` link: `&` escaped as Slack asks,
+ * `<`, `>` and the `|` that would end the target percent-encoded, so the link
+ * goes exactly where the probe file says and cannot smuggle its own text.
+ */
+function slackLinkTarget(url: string): string {
+  return url.replaceAll('&', '&amp;').replaceAll('<', '%3C').replaceAll('>', '%3E').replaceAll('|', '%7C')
 }
 
 /** Slack's three control characters escaped (its "Escaping text" rule): no `<!channel>` or link from free text. */

@@ -10,7 +10,7 @@ function schema(context: TemplateContext) {
   const Text = envString(context)
   return z.strictObject({
     type: z.literal('webhook').meta({
-      description: 'A JSON POST to any URL: `{ event, probe, consecutiveFailures, since, summary, error, labels, … }`.',
+      description: 'A JSON POST to any URL: `{ event, probe, consecutiveFailures, since, summary, error, labels, description, runbook, … }`.',
     }),
     ...channelCommonFields,
     url: Text.pipe(httpUrl()).meta({
@@ -35,6 +35,9 @@ export interface WebhookPayload {
   readonly summary: string
   readonly error: Notification['error']
   readonly labels: Notification['labels']
+  /** The probe's `description` and `runbook` URL, null when it declares none: one shape for every receiver. */
+  readonly description: string | null
+  readonly runbook: string | null
 }
 
 export function webhookPayload(n: Notification): WebhookPayload {
@@ -50,6 +53,8 @@ export function webhookPayload(n: Notification): WebhookPayload {
     summary: n.summary,
     error: n.error,
     labels: n.labels,
+    description: n.description ?? null,
+    runbook: n.runbook ?? null,
   }
 }
 

@@ -52,6 +52,8 @@ describe('webhook channel', () => {
       summary: notification().summary,
       error: { step: 'read', message: 'read: expected status 200, got 500' },
       labels: { team: 'storefront' },
+      description: null,
+      runbook: null,
     })
     expect(headers.get('content-type')).toBe('application/json')
     expect(headers.get('user-agent')).toBe('smokeprobe')
