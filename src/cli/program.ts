@@ -55,7 +55,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--only <name>', 'with --once: run just this probe (repeatable)', collect)
     .option('--json', 'with --once: print one JSON document instead of the report')
   daemonFlags(run).action(
-    act(async (options, flags: { once?: boolean; only?: string[]; json?: boolean }) => {
+    act(async (options, flags: { once?: boolean; only?: string[]; json?: boolean; stateDir?: string }) => {
       if (!flags.once) {
         if (flags.only || flags.json) {
           writeLine(io.stderr, 'error: --only and --json need --once')
@@ -63,7 +63,11 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         }
         return runDaemonCommand(options)
       }
-      return withInterrupt(io, (signal) => runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false }, io, signal))
+      // With --once, the state directory is used only when asked for: its cleanup journal (README "Cleanup journal").
+      const stateDir = flags.stateDir !== undefined || io.env[ENV_VARS.stateDir]?.trim() ? options.stateDir : null
+      return withInterrupt(io, (signal) =>
+        runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false, stateDir }, io, signal),
+      )
     }),
   )
 

@@ -6,6 +6,9 @@
 import { type Alerter, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import path from 'node:path'
+import { createJournal } from '../cleanup/journal.ts'
+import { type CleanupQueue, type CleanupRetryPolicy, createCleanupQueue } from '../cleanup/queue.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
@@ -37,6 +40,8 @@ export interface RuntimeDeps {
   readonly runGraceMs?: number
   /** How long undelivered notifications are tried at shutdown before they are saved for the next start. @defaultValue 10s */
   readonly flushMs?: number
+  /** Tests shorten the backoff of journaled cleanups. */
+  readonly cleanupRetry?: Partial<CleanupRetryPolicy>
 }
 
 export type StartResult = { readonly ok: true; readonly url: string } | { readonly ok: false; readonly errors: string[] }
@@ -68,6 +73,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let scheduler: Scheduler | null = null
   let server: RunningServer | null = null
   let lock: LockResult | null = null
+  let cleanups: CleanupQueue | null = null
   let ready = false
   /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
   let stateWriteError: string | null = null
@@ -99,7 +105,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   async function runSlot(probe: Probe, slot: Date, signal: AbortSignal): Promise<void> {
     metrics.recordLateness(Date.now() - slot.getTime())
     try {
-      const result = await runProbe(probe, { secrets, signal, logger })
+      const result = await runProbe(probe, { secrets, signal, logger, ...(cleanups ? { cleanups: cleanups.hooks } : {}) })
       const judgement = await judge(result, probe)
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
       if (!active?.probes.has(probe.name)) return
@@ -142,6 +148,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     }
     for (const probe of next.probes.values()) {
       metrics.initProbe(probe)
+      metrics.cleanup.initProbe(probe.name, false)
       const state = alerter?.status(probe.name)
       if (state) metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     }
@@ -210,9 +217,34 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       }
       for (const warning of warnings)
         logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
+      cleanups = createCleanupQueue({
+        journal: createJournal({
+          stateDir: options.stateDir,
+          logger,
+          onWrite: (error) => {
+            if (error) metrics.recordStateWriteFailure()
+          },
+        }),
+        secrets,
+        env: deps.env,
+        secretsDir: options.secretsDir === null ? null : path.resolve(deps.cwd ?? process.cwd(), options.secretsDir),
+        secretEnv: () => [...(active ?? next).config.secretNames.keys()],
+        logger: logger.child({ component: 'cleanup' }),
+        retry: deps.cleanupRetry,
+        onPending: (counts) => metrics.cleanup.setPending(counts, new Set((active ?? next).probes.keys())),
+        onAbandoned: (probe) => metrics.cleanup.recordAbandoned(probe),
+      })
+      try {
+        for (const warning of await cleanups.load())
+          logger.warn({ stateDir: options.stateDir, reason: warning }, 'cleanup journal could not be fully restored')
+      } catch (error) {
+        if (error instanceof StateUnreadableError) return refuse(next, error.message)
+        throw error
+      }
       await alerter.configure(alertProbes(next))
       active = next
       syncMetrics(next, null)
+      cleanups.start()
       metrics.setConfig(next.config.sha256, true)
       scheduler = createScheduler({
         run: runSlot,
@@ -262,6 +294,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     async stop() {
       ready = false
       await scheduler?.stop(deps.runGraceMs ?? 10_000)
+      await cleanups?.stop()
       if (alerter) {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
@@ -276,6 +309,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   /** Start refused after the server was bound: undo what was set up. The alerter, if any, is dropped unsaved. */
   async function refuse(next: Active, message: string): Promise<StartResult> {
     alerter = null
+    cleanups = null
     await closeChannels(next.channels)
     await server?.close()
     server = null
