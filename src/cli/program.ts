@@ -80,6 +80,17 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--json', 'print one JSON document instead of the table')
     .action(act((options, flags: { json?: boolean }) => listCommand(options, { json: flags.json ?? false }, io)))
 
+  configFlags(program.command('sweep'))
+    .description("run every probe's orphan sweep once and list what is deleted (exit 0 done, 1 a sweep failed)")
+    .option('--dry-run', 'list what would be deleted, and delete nothing')
+    .option('--only <name>', 'sweep just this probe (repeatable)', collect)
+    .action(
+      act(async (options, flags: { dryRun?: boolean; only?: string[] }) => {
+        const { sweepCommand } = await import('./sweep.ts')
+        return withInterrupt(io, (signal) => sweepCommand(options, { dryRun: flags.dryRun ?? false, only: flags.only ?? [] }, io, signal))
+      }),
+    )
+
   const alert = program.command('alert').description('alert channel commands')
   const alertTestCommand = configFlags(alert.command('test'))
     .description('send a clearly marked test notification through one channel of the alerting file (exit 0 delivered, 1 not)')
