@@ -118,10 +118,11 @@ export const PROBE_DOCS: Docs = {
     ...prefixed('alert', POLICY),
     sweep:
       'Finds and deletes this probe’s leftover records (see "Orphan sweep"): the daemon runs it every `interval`, outside any run’s budget; `probe sweep` runs it once.',
-    'sweep.interval': 'How often the daemon sweeps: at least 1m. Default: 1h.',
+    'sweep.interval': 'How often the daemon sweeps (the first sweep runs when the daemon starts): at least 1s. Default: 1h.',
     'sweep.list': 'The request that lists the records (a page of them).',
     ...prefixed('sweep.list', SWEEP_REQUEST),
-    'sweep.next': 'A JSONPath, in each page, of the next page’s URL (relative or absolute; another origin is refused). At most 100 pages are read. None: one page.',
+    'sweep.next':
+      'A JSONPath, in each page, of the next page’s URL (relative or absolute; another origin is refused). At most 100 pages are read. None: one page.',
     'sweep.items': 'A JSONPath, in each page, of the array of records.',
     'sweep.name': 'A JSONPath, within a record, of its name.',
     'sweep.match':

@@ -37,8 +37,8 @@ export function sweepSchema<R extends z.ZodType, P extends z.ZodType>(Request: R
     Request,
   )
   return z.strictObject({
-    /** How often the daemon sweeps; at least 1m. @defaultValue 1h */
-    interval: duration({ min: 60_000 }).optional(),
+    /** How often the daemon sweeps; at least 1s (as a probe's interval). @defaultValue 1h */
+    interval: duration({ min: 1_000 }).optional(),
     /** The request that lists records (a page of them): method, url, headers as in a step. */
     list: Request,
     /** JSONPath of the next page's URL in each page (relative or absolute, same origin); none: one page. */

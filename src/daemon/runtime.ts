@@ -9,6 +9,7 @@ import { consecutiveFailures, isFiring } from '../alerting/state.ts'
 import path from 'node:path'
 import { createJournal } from '../cleanup/journal.ts'
 import { type CleanupQueue, type CleanupRetryPolicy, createCleanupQueue } from '../cleanup/queue.ts'
+import { createSweeper, type Sweeper } from '../cleanup/sweeper.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
@@ -74,6 +75,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let server: RunningServer | null = null
   let lock: LockResult | null = null
   let cleanups: CleanupQueue | null = null
+  let sweeper: Sweeper | null = null
   let ready = false
   /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
   let stateWriteError: string | null = null
@@ -148,7 +150,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     }
     for (const probe of next.probes.values()) {
       metrics.initProbe(probe)
-      metrics.cleanup.initProbe(probe.name, false)
+      metrics.cleanup.initProbe(probe.name, probe.sweep !== undefined)
       const state = alerter?.status(probe.name)
       if (state) metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     }
@@ -253,6 +255,15 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         onMissed: (name) => metrics.recordMissed(name),
       })
       scheduler.schedule([...next.probes.values()])
+      sweeper = createSweeper({
+        secrets,
+        logger,
+        onSweep: (report) => {
+          metrics.cleanup.recordSweep(report.probe, report.found, report.deleted)
+          if (report.error) metrics.cleanup.recordSweepFailure(report.probe)
+        },
+      })
+      sweeper.schedule([...next.probes.values()])
       ready = true
       logger.info(
         {
@@ -285,6 +296,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
+      sweeper?.schedule([...next.probes.values()])
       metrics.setConfig(next.config.sha256, true)
       await closeChannels(previous.channels, next.channels)
       logger.info({ probes: next.probes.size, sha256: next.config.sha256 }, 'configuration reloaded')
@@ -294,7 +306,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     async stop() {
       ready = false
       await scheduler?.stop(deps.runGraceMs ?? 10_000)
-      await cleanups?.stop()
+      await Promise.all([cleanups?.stop(), sweeper?.stop()])
       if (alerter) {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
