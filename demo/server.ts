@@ -106,7 +106,8 @@ interface RouteContext {
 }
 
 async function handle(req: IncomingMessage, context: RouteContext, token: string | undefined): Promise<Reply> {
-  const path = new URL(req.url ?? '/', 'http://demo').pathname
+  const url = new URL(req.url ?? '/', 'http://demo')
+  const path = url.pathname
   if (path === '/healthz') return only(req, ['GET', 'HEAD'], () => ({ status: 200, body: { status: 'ok' } }))
   if (token !== undefined && !authorized(req, token)) {
     return { status: 401, body: { error: 'missing or wrong bearer token' }, headers: { 'www-authenticate': 'Bearer' } }
@@ -116,7 +117,7 @@ async function handle(req: IncomingMessage, context: RouteContext, token: string
 
   if (context.fault.mode === 'slow') await sleep(context.fault.delayMs, undefined, { signal: context.signal })
   if (path === '/items') {
-    return only(req, ['GET', 'POST'], () => (req.method === 'POST' ? createItem(req, context) : listItems(context)))
+    return only(req, ['GET', 'POST'], () => (req.method === 'POST' ? createItem(req, context) : listItems(url, context)))
   }
   const id = decodeId(path.slice('/items/'.length))
   return only(req, ['GET', 'DELETE'], () => (req.method === 'DELETE' ? deleteItem(id, context) : readItem(id, context)))
@@ -144,9 +145,27 @@ function readItem(id: string, { items, fault }: RouteContext): Reply {
   return { status: 200, body: item }
 }
 
-function listItems({ items, fault }: RouteContext): Reply {
+/** Items per page unless `?size=` says otherwise, and the most a page holds. */
+export const DEFAULT_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 1_000
+
+/**
+ * `GET /items?size=N&page=P`: one page, oldest first, with the URL of the
+ * next page in `next` (null on the last), as a probe's sweep reads it
+ * (README "Orphan sweep"). `items` holds the same records as `data`, for clients of the first version.
+ */
+function listItems(url: URL, { items, fault }: RouteContext): Reply {
   if (fault.mode === 'error') return { status: 500, body: { error: 'injected fault: error' } }
-  return { status: 200, body: { items: [...items.values()], count: items.size } }
+  const size = url.searchParams.has('size') ? Number(url.searchParams.get('size')) : DEFAULT_PAGE_SIZE
+  const page = url.searchParams.has('page') ? Number(url.searchParams.get('page')) : 1
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    return { status: 400, body: { error: `size must be an integer from 1 to ${MAX_PAGE_SIZE}` } }
+  }
+  if (!Number.isInteger(page) || page < 1) return { status: 400, body: { error: 'page must be an integer from 1' } }
+  const all = [...items.values()]
+  const data = all.slice((page - 1) * size, page * size)
+  const next = page * size < all.length ? `/items?size=${size}&page=${page + 1}` : null
+  return { status: 200, body: { data, items: data, count: items.size, next } }
 }
 
 function deleteItem(id: string, { items, fault }: RouteContext): Reply {

@@ -42,6 +42,17 @@ const MATCHER = {
   matches: 'A JavaScript regular expression the value must match (compiled at load).',
 }
 
+/** A sweep's list and delete requests have a step request's fields. */
+const SWEEP_REQUEST: Record<string, string> = {
+  method: 'The HTTP method. Default: GET for `list`, DELETE for `delete`.',
+  url: 'The URL; templates allowed (`vars`, `run.*`, and in `delete` the record’s fields as `{{ item.<field> }}`).',
+  headers: 'Request headers (the probe’s `defaults.headers` are sent too); templates allowed.',
+  json: 'A JSON body; templates allowed.',
+  body: 'A raw text body; templates allowed. Give either `json` or `body`.',
+  timeout: 'A timeout for this request: at least 10ms. Default: the probe’s `timeout`.',
+  followRedirects: 'Follow redirects: `true` (at most 5) or a number of hops (1 to 20). Default: false.',
+}
+
 export const PROBE_DOCS: Docs = {
   keys: { 'steps[].expect.json': '<JSONPath>', 'steps[].expect.headers': '<header>', 'steps[].capture': '<variable>' },
   types: {
@@ -55,6 +66,11 @@ export const PROBE_DOCS: Docs = {
     'steps[].expect.headers.<header>.matches': 'regular expression',
     'steps[].expect.body.matches': 'regular expression',
     'steps[].capture.<variable>.json': 'JSONPath',
+    'sweep.match': 'regular expression',
+    'sweep.next': 'JSONPath',
+    'sweep.items': 'JSONPath',
+    'sweep.name': 'JSONPath',
+    'sweep.createdAt': 'JSONPath',
   },
   fields: {
     name: 'Unique across all probe files: lower-case letters, digits and `-`, starting with a letter or digit, at most 63 characters. The `probe` label of every metric and alert.',
@@ -121,6 +137,22 @@ export const PROBE_DOCS: Docs = {
       'Allow retries of a POST or PATCH, which are not idempotent (the target must tolerate the repeat). Without it such a retry is a validation error. Default: false.',
     alert: 'This probe’s alert policy; each field given overrides the alerting file’s `defaults`.',
     ...prefixed('alert', POLICY),
+    sweep:
+      'Finds and deletes this probe’s leftover records (see "Orphan sweep"): the daemon runs it every `interval`, outside any run’s budget; `probe sweep` runs it once.',
+    'sweep.interval': 'How often the daemon sweeps (the first sweep runs when the daemon starts): at least 1s. Default: 1h.',
+    'sweep.list': 'The request that lists the records (a page of them).',
+    ...prefixed('sweep.list', SWEEP_REQUEST),
+    'sweep.next':
+      'A JSONPath, in each page, of the next page’s URL (relative or absolute; another origin is refused). At most 100 pages are read. None: one page.',
+    'sweep.items': 'A JSONPath, in each page, of the array of records.',
+    'sweep.name': 'A JSONPath, within a record, of its name.',
+    'sweep.match':
+      'A regular expression (RE2) only this probe’s own records’ names match, such as `^smoke-`. One that matches the empty string (`.*`, `""`) is refused.',
+    'sweep.createdAt': 'A JSONPath, within a record, of its creation time: ISO 8601 text or Unix seconds. A record without one is kept.',
+    'sweep.minAge': 'Required: only records older than this are deleted, so a run in flight never loses its record. At least 1s.',
+    'sweep.delete': 'The request that deletes one record; it must use a field of the record, such as `{{ item.id }}`.',
+    ...prefixed('sweep.delete', SWEEP_REQUEST),
+    'sweep.max': 'At most this many deletions per sweep (1 to 1000); the rest wait for the next sweep. Default: 100.',
   },
 }
 

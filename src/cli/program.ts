@@ -56,7 +56,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--only <name>', 'with --once: run just this probe (repeatable)', collect)
     .option('--json', 'with --once: print one JSON document instead of the report')
   daemonFlags(run).action(
-    act(async (options, flags: { once?: boolean; only?: string[]; json?: boolean }) => {
+    act(async (options, flags: { once?: boolean; only?: string[]; json?: boolean; stateDir?: string }) => {
       if (!flags.once) {
         if (flags.only || flags.json) {
           writeLine(io.stderr, 'error: --only and --json need --once')
@@ -64,7 +64,11 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         }
         return runDaemonCommand(options)
       }
-      return withInterrupt(io, (signal) => runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false }, io, signal))
+      // With --once, the state directory is used only when asked for: its cleanup journal (README "Cleanup journal").
+      const stateDir = flags.stateDir !== undefined || io.env[ENV_VARS.stateDir]?.trim() ? options.stateDir : null
+      return withInterrupt(io, (signal) =>
+        runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false, stateDir }, io, signal),
+      )
     }),
   )
 
@@ -76,6 +80,17 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .description('list the probes, their schedule, timeout, steps and channels')
     .option('--json', 'print one JSON document instead of the table')
     .action(act((options, flags: { json?: boolean }) => listCommand(options, { json: flags.json ?? false }, io)))
+
+  configFlags(program.command('sweep'))
+    .description("run every probe's orphan sweep once and list what is deleted (exit 0 done, 1 a sweep failed)")
+    .option('--dry-run', 'list what would be deleted, and delete nothing')
+    .option('--only <name>', 'sweep just this probe (repeatable)', collect)
+    .action(
+      act(async (options, flags: { dryRun?: boolean; only?: string[] }) => {
+        const { sweepCommand } = await import('./sweep.ts')
+        return withInterrupt(io, (signal) => sweepCommand(options, { dryRun: flags.dryRun ?? false, only: flags.only ?? [] }, io, signal))
+      }),
+    )
 
   const alert = program.command('alert').description('alert channel commands')
   const alertTestCommand = configFlags(alert.command('test'))

@@ -1,4 +1,10 @@
+import path from 'node:path'
+import { createJournal } from '../cleanup/journal.ts'
+import { type CleanupQueue, createCleanupQueue } from '../cleanup/queue.ts'
 import type { Probe } from '../config/probe-schema.ts'
+import type { LoadedConfig } from '../loader/load.ts'
+import { StateUnreadableError } from '../state/fs.ts'
+import { lockStateDir } from '../state/lock.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { runProbe } from '../probe/run.ts'
@@ -13,6 +19,8 @@ export const CONCURRENCY = 8
 export interface RunOnceFlags {
   readonly only: readonly string[]
   readonly json: boolean
+  /** Given with --state-dir: the cleanup journal's leftovers run first, and the runs journal their cleanups there. */
+  readonly stateDir?: string | null
 }
 
 /**
@@ -30,10 +38,22 @@ export async function runOnceCommand(options: CommonOptions, flags: RunOnceFlags
     return EXIT.usage
   }
   const logger = debugLogger(options, io, config.secrets)
+  const journal = flags.stateDir ? await openJournal(flags.stateDir, options, config, io, signal) : null
+  if (journal === 'refused') return EXIT.usage
   const started = performance.now()
-  const results = await mapLimit(probes, CONCURRENCY, (probe) =>
-    runProbe(probe, { secrets: config.secrets, signal, ...(logger ? { logger } : {}) }),
-  )
+  let results: Awaited<ReturnType<typeof runProbe>>[]
+  try {
+    results = await mapLimit(probes, CONCURRENCY, (probe) =>
+      runProbe(probe, {
+        secrets: config.secrets,
+        signal,
+        ...(logger ? { logger } : {}),
+        ...(journal ? { cleanups: journal.queue.hooks } : {}),
+      }),
+    )
+  } finally {
+    await journal?.close()
+  }
   // runProbe masks what it records; masking again costs little and keeps this output safe whatever it returns.
   const masked = results.map((result) => config.secrets.maskDeep(result))
   if (flags.json) {
@@ -43,6 +63,53 @@ export async function runOnceCommand(options: CommonOptions, flags: RunOnceFlags
     io.stdout.write(formatReport(entries, styleFor(io.stdout, io.env), performance.now() - started))
   }
   return masked.every((result) => result.outcome === 'success') ? EXIT.ok : EXIT.failed
+}
+
+/**
+ * Takes the state directory (a daemon on it would retry the same entries),
+ * runs the journal's leftovers once and says how that went on stderr; the
+ * entries that still fail stay for the next call or the daemon.
+ */
+async function openJournal(
+  stateDir: string,
+  options: CommonOptions,
+  config: LoadedConfig,
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<{ queue: CleanupQueue; close(): Promise<void> } | 'refused'> {
+  const dir = path.resolve(io.cwd, stateDir)
+  const lock = await lockStateDir(dir)
+  if (lock.kind === 'held') {
+    writeLine(io.stderr, `--state-dir: ${lock.message}`)
+    return 'refused'
+  }
+  const level = options.logLevel === 'info' ? 'warn' : options.logLevel
+  const logger = createLogger({ level, secrets: config.secrets, destination: { write: (line: string) => io.stderr.write(line) } })
+  const queue = createCleanupQueue({
+    journal: createJournal({ stateDir: dir, logger }),
+    secrets: config.secrets,
+    env: io.env,
+    secretsDir: options.secretsDir === null ? null : path.resolve(io.cwd, options.secretsDir),
+    secretEnv: () => [...config.secretNames.keys()],
+    logger,
+  })
+  const release = async () => {
+    await queue.stop()
+    if (lock.kind === 'locked') await lock.release()
+  }
+  try {
+    for (const warning of await queue.load()) writeLine(io.stderr, `cleanup journal: ${warning}`)
+  } catch (error) {
+    await release()
+    if (!(error instanceof StateUnreadableError)) throw error
+    writeLine(io.stderr, `--state-dir: ${error.message}`)
+    return 'refused'
+  }
+  if (queue.size() > 0) {
+    const { done, failed } = await queue.drain(signal)
+    writeLine(io.stderr, `cleanup journal: ${done} leftover cleanup${done === 1 ? '' : 's'} done, ${failed} still failing (kept in ${dir})`)
+  }
+  return { queue, close: release }
 }
 
 /** The probes `--only` names, in file order; a message naming the unknown ones otherwise. */

@@ -4,6 +4,7 @@ import * as z from 'zod'
 import { AlertPolicyOverride } from './alert-policy.ts'
 import { Duration, duration, formatDuration } from './duration.ts'
 import { JsonPathText } from './jsonpath.ts'
+import { checkSweep, sweepSchema } from './sweep-schema.ts'
 import {
   jsonTemplateRefs as jsonRefs,
   jsonTemplateValue,
@@ -291,10 +292,13 @@ export function probeFileSchema(context: TemplateContext) {
       defaults: z.strictObject({ headers: Headers.default({}) }).prefault({}),
       steps: z.array(Step).min(1, 'a probe needs at least one step'),
       alert: AlertPolicyOverride.optional(),
+      /** Finds and deletes the probe's leftover records (README "Orphan sweep"). */
+      sweep: sweepSchema(Request, RegexText).optional(),
     })
     .superRefine((probe, ctx) => {
       checkSchedule(probe, ctx)
       checkSteps(probe, ctx)
+      if (probe.sweep) checkSweep(probe.sweep, new Set([...RUN_REFS, ...Object.keys(probe.vars)]), ctx)
     })
     .transform(({ $schema: _, interval, ...probe }) => ({
       ...probe,

@@ -103,17 +103,17 @@ export function probeSecretUses(raw: unknown, file: string, env: Readonly<Record
     }
   }
   headers(object(probe.defaults).headers)
-  const steps = Array.isArray(probe.steps) ? probe.steps : []
-  for (const step of steps) {
-    const request = object(object(step).request)
-    headers(request.headers)
-    if (typeof request.url === 'string') {
-      const stepName = typeof object(step).name === 'string' ? object(step).name : '?'
-      for (const ref of userInfoRefs(expand(request.url, vars), env)) {
-        record(names, ref, `used in the user-info of the URL of step ${stepName} of ${name}`)
-      }
-    }
+  const request = (value: unknown, where: string) => {
+    const fields = object(value)
+    headers(fields.headers)
+    if (typeof fields.url !== 'string') return
+    for (const ref of userInfoRefs(expand(fields.url, vars), env)) record(names, ref, `used in the user-info of the URL of ${where} of ${name}`)
   }
+  const steps = Array.isArray(probe.steps) ? probe.steps : []
+  for (const step of steps) request(object(step).request, `step ${typeof object(step).name === 'string' ? object(step).name : '?'}`)
+  // A sweep's requests carry the same credentials as the steps' (README "Orphan sweep").
+  request(object(probe.sweep).list, 'sweep.list')
+  request(object(probe.sweep).delete, 'sweep.delete')
 }
 
 /** Records the secrets the alerting file declares by use: its channels' credential fields. */

@@ -49,7 +49,8 @@ export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 export const RUN_REFS = ['run.id', 'run.timestamp', 'probe.name'] as const
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
-const REF_NAME = /^(?:(?:env|secret)\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|[A-Za-z_][A-Za-z0-9_-]*)$/
+// `item.<field>` is a sweep's delete (README "Orphan sweep"); anywhere else it is an unknown variable.
+const REF_NAME = /^(?:(?:env|secret)\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|item\.[A-Za-z_][A-Za-z0-9_-]*|[A-Za-z_][A-Za-z0-9_-]*)$/
 
 /** Compiles a template, or returns the reasons it cannot be compiled. */
 export function compileTemplate(source: string, context: TemplateContext): Template | string[] {

@@ -6,6 +6,10 @@
 import { type Alerter, type AlertProbe, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
 import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import path from 'node:path'
+import { createJournal } from '../cleanup/journal.ts'
+import { type CleanupQueue, type CleanupRetryPolicy, createCleanupQueue } from '../cleanup/queue.ts'
+import { createSweeper, type Sweeper } from '../cleanup/sweeper.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
@@ -43,6 +47,8 @@ export interface RuntimeDeps {
   readonly flushMs?: number
   /** How long a canary check's answer is reused; tests shorten it. @defaultValue 30s */
   readonly canaryCacheMs?: number
+  /** Tests shorten the backoff of journaled cleanups. */
+  readonly cleanupRetry?: Partial<CleanupRetryPolicy>
 }
 
 export type StartResult = { readonly ok: true; readonly url: string } | { readonly ok: false; readonly errors: string[] }
@@ -83,6 +89,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let scheduler: Scheduler | null = null
   let server: RunningServer | null = null
   let lock: LockResult | null = null
+  let cleanups: CleanupQueue | null = null
+  let sweeper: Sweeper | null = null
   let ready = false
   /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
   let stateWriteError: string | null = null
@@ -130,7 +138,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   async function runSlot(probe: Probe, slot: Date, signal: AbortSignal): Promise<void> {
     metrics.recordLateness(Date.now() - slot.getTime())
     try {
-      const result = await runProbe(probe, { secrets, signal, logger })
+      const result = await runProbe(probe, { secrets, signal, logger, ...(cleanups ? { cleanups: cleanups.hooks } : {}) })
       const judgement = await judge(result, probe)
       network.observe(result, new Date())
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
@@ -187,6 +195,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     }
     for (const probe of next.probes.values()) {
       metrics.initProbe(probe)
+      metrics.cleanup.initProbe(probe.name, probe.sweep !== undefined)
       const state = alerter?.status(probe.name)
       if (state) metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     }
@@ -264,9 +273,34 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       }
       for (const warning of warnings)
         logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
+      cleanups = createCleanupQueue({
+        journal: createJournal({
+          stateDir: options.stateDir,
+          logger,
+          onWrite: (error) => {
+            if (error) metrics.recordStateWriteFailure()
+          },
+        }),
+        secrets,
+        env: deps.env,
+        secretsDir: options.secretsDir === null ? null : path.resolve(deps.cwd ?? process.cwd(), options.secretsDir),
+        secretEnv: () => [...(active ?? next).config.secretNames.keys()],
+        logger: logger.child({ component: 'cleanup' }),
+        retry: deps.cleanupRetry,
+        onPending: (counts) => metrics.cleanup.setPending(counts, new Set((active ?? next).probes.keys())),
+        onAbandoned: (probe) => metrics.cleanup.recordAbandoned(probe),
+      })
+      try {
+        for (const warning of await cleanups.load())
+          logger.warn({ stateDir: options.stateDir, reason: warning }, 'cleanup journal could not be fully restored')
+      } catch (error) {
+        if (error instanceof StateUnreadableError) return refuse(next, error.message)
+        throw error
+      }
       await alerter.configure(alertProbes(next))
       active = next
       syncMetrics(next, null)
+      cleanups.start()
       metrics.setConfig(next.config.sha256, true)
       scheduler = createScheduler({
         run: runSlot,
@@ -276,6 +310,15 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       })
       scheduler.schedule([...next.probes.values()])
       muteWatch.start()
+      sweeper = createSweeper({
+        secrets,
+        logger,
+        onSweep: (report) => {
+          metrics.cleanup.recordSweep(report.probe, report.found, report.deleted)
+          if (report.error) metrics.cleanup.recordSweepFailure(report.probe)
+        },
+      })
+      sweeper.schedule([...next.probes.values()])
       ready = true
       logger.info(
         {
@@ -308,6 +351,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
+      sweeper?.schedule([...next.probes.values()])
       metrics.setConfig(next.config.sha256, true)
       muteWatch.check()
       await closeChannels(previous.channels, next.channels)
@@ -319,6 +363,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       ready = false
       muteWatch.stop()
       await scheduler?.stop(deps.runGraceMs ?? 10_000)
+      await Promise.all([cleanups?.stop(), sweeper?.stop()])
       if (alerter) {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
@@ -334,6 +379,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   /** Start refused after the server was bound: undo what was set up. The alerter, if any, is dropped unsaved. */
   async function refuse(next: Active, message: string): Promise<StartResult> {
     alerter = null
+    cleanups = null
     await closeChannels(next.channels)
     await network.close()
     await server?.close()

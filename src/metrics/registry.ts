@@ -38,6 +38,8 @@ export interface Metrics {
   setConfig(sha256: string, reloadOk: boolean): void
   /** `probe_network_up`: whether the canaries answered at their last check; null (no canaries configured) removes it. */
   setNetworkUp(up: boolean | null): void
+  /** The cleanup journal and the orphan sweep (src/cleanup/). */
+  readonly cleanup: CleanupMetrics
 }
 
 /** `probe_notifications_total{result}`: delivered, one failed attempt, or an entry given up. */
@@ -242,6 +244,92 @@ export function createMetrics(options: { location: string | null }): Metrics {
     setNetworkUp(up) {
       if (up === null) m.networkUp.remove(location)
       else m.networkUp.set(location, up ? 1 : 0)
+    },
+    cleanup: createCleanupMetrics(registry, location),
+  }
+}
+
+// --- The cleanup journal and the orphan sweep (README "Cleanup you can trust") ---
+
+export interface CleanupMetrics {
+  /** Creates a probe's cleanup and sweep series at zero. */
+  initProbe(probe: string, sweeps: boolean): void
+  /**
+   * `probe_cleanup_pending{probe}`: journaled cleanups waiting for a retry. A probe with none that is
+   * no longer configured loses its series; a configured one stays at 0.
+   */
+  setPending(counts: ReadonlyMap<string, number>, configured: ReadonlySet<string>): void
+  recordAbandoned(probe: string): void
+  /** After a sweep: what it saw (`probe_orphans_found`) and deleted. */
+  recordSweep(probe: string, found: number, deleted: number): void
+  recordSweepFailure(probe: string): void
+}
+
+function createCleanupMetrics(registry: Registry, location: Labels): CleanupMetrics {
+  const registers = [registry]
+  const labelNames = ['probe', 'location'] as const
+  const pending = new Gauge({
+    name: 'probe_cleanup_pending',
+    help: 'Journaled cleanups of the probe waiting for a retry (their cleanup step failed or never ran).',
+    labelNames,
+    registers,
+  })
+  const abandoned = new Counter({
+    name: 'probe_cleanup_abandoned_total',
+    help: 'Journaled cleanups given up after 24 h of retries: what they would delete may be left behind.',
+    labelNames,
+    registers,
+  })
+  const orphans = new Gauge({
+    name: 'probe_orphans_found',
+    help: "Records the probe's last sweep found that are its own and older than minAge (leftovers).",
+    labelNames,
+    registers,
+  })
+  const deleted = new Counter({
+    name: 'probe_sweep_deleted_total',
+    help: 'Leftover records deleted by the probe sweep.',
+    labelNames,
+    registers,
+  })
+  const failures = new Counter({
+    name: 'probe_sweep_failures_total',
+    help: 'Sweeps that failed (a list page or a delete could not be done); never paged.',
+    labelNames,
+    registers,
+  })
+  const shown = new Set<string>()
+  const labels = (probe: string) => ({ probe, ...location })
+  return {
+    initProbe(probe, sweeps) {
+      abandoned.inc(labels(probe), 0)
+      if (!shown.has(probe)) pending.set(labels(probe), 0)
+      shown.add(probe)
+      if (!sweeps) return
+      deleted.inc(labels(probe), 0)
+      failures.inc(labels(probe), 0)
+    },
+    setPending(counts, configured) {
+      for (const probe of new Set([...shown, ...counts.keys()])) {
+        const n = counts.get(probe) ?? 0
+        if (n === 0 && !configured.has(probe)) {
+          pending.remove(labels(probe))
+          shown.delete(probe)
+        } else {
+          pending.set(labels(probe), n)
+          shown.add(probe)
+        }
+      }
+    },
+    recordAbandoned(probe) {
+      abandoned.inc(labels(probe))
+    },
+    recordSweep(probe, found, n) {
+      orphans.set(labels(probe), found)
+      deleted.inc(labels(probe), n)
+    },
+    recordSweepFailure(probe) {
+      failures.inc(labels(probe))
     },
   }
 }

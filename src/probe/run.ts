@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts'
 import { ConnectionWatch } from './connections.ts'
 import { round } from './exchange.ts'
 import { createRunAgent } from './http.ts'
+import { planStep, renderRequest } from './request.ts'
 import type { Failure, RunResult, StepResult } from './result.ts'
 import { ABORTED_BY_SHUTDOWN, type StepContext, runStep, skippedStep } from './step.ts'
 
@@ -23,6 +24,26 @@ export interface RunDeps {
   readonly runId?: string
   /** Wall clock for `startedAt` and `{{ run.timestamp }}`. */
   readonly now?: () => Date
+  /** Where cleanups are journaled before the run goes on (src/cleanup/); none: they run once, as steps. */
+  readonly cleanups?: CleanupHooks
+}
+
+/** A journaled cleanup, as the run knows it. */
+export interface CleanupTicket {
+  readonly id: string
+}
+
+/**
+ * The cleanup journal as a run sees it (README "Cleanup journal"): a
+ * cleanup step is journaled as soon as its templates resolve, and the run
+ * waits until the entry is durable before its next step; once the cleanup
+ * step ran (or the run ended without it), the run settles the entry.
+ */
+export interface CleanupHooks {
+  /** Null when it could not be journaled (said in the log); the step still runs. */
+  journal(probe: Probe, step: Step, values: ReadonlyMap<string, unknown>): Promise<CleanupTicket | null>
+  /** `status`: the cleanup's HTTP answer, or null when it did not run or got none. */
+  settle(ticket: CleanupTicket, status: number | null): Promise<void>
 }
 
 export const SKIPPED_AFTER_FAILURE = 'skipped: an earlier step failed'
@@ -70,8 +91,10 @@ export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> 
   const steps: StepResult[] = []
   let failure: Failure | null = null
   let aborted = false
+  const journal = deps.cleanups && cleanupJournal(probe, deps.cleanups, values, crashLogger)
   try {
     for (const step of probe.steps) {
+      await journal?.ready()
       let result: StepResult
       if (deps.signal?.aborted) result = skippedStep(step, SKIPPED_AT_SHUTDOWN, deps.secrets)
       else if (failure && !step.cleanup) result = skippedStep(step, SKIPPED_AFTER_FAILURE, deps.secrets)
@@ -79,9 +102,11 @@ export async function runProbe(probe: Probe, deps: RunDeps): Promise<RunResult> 
       aborted ||= result.skipReason === SKIPPED_AT_SHUTDOWN || result.skipReason === ABORTED_BY_SHUTDOWN
       failure ??= result.failure ?? null
       steps.push(result)
+      if (step.cleanup) await journal?.settle(step, result.response?.status ?? null)
       if (logger?.isLevelEnabled('debug')) logStep(logger, result)
     }
   } finally {
+    await journal?.settleRest()
     deadlines.clear()
     await agent?.destroy().catch(() => {})
   }
@@ -106,6 +131,43 @@ async function guardedStep(step: Step, context: StepContext, logger: () => Logge
       timings: {},
       failure: { step: step.name, kind: 'transport', reason: 'transport', message },
     }
+  }
+}
+
+/**
+ * The run's side of the journal: which cleanup steps are journaled, and
+ * settling each once. A hook that throws is a bug; it is logged and the run
+ * goes on as it would without a journal.
+ */
+function cleanupJournal(probe: Probe, hooks: CleanupHooks, values: ReadonlyMap<string, unknown>, logger: () => Logger | undefined) {
+  const pending = probe.steps.filter((step) => step.cleanup)
+  const tickets = new Map<Step, CleanupTicket | null>()
+  const scope: Scope = (name) => values.get(name)
+  const guarded = async <T>(run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run()
+    } catch (error) {
+      logger()?.error({ err: error }, 'bug: the cleanup journal threw')
+      return null
+    }
+  }
+  const settle = async (step: Step, status: number | null) => {
+    const ticket = tickets.get(step)
+    if (!ticket) return
+    tickets.set(step, null)
+    await guarded(() => hooks.settle(ticket, status))
+  }
+  return {
+    async ready() {
+      for (const step of pending) {
+        if (tickets.has(step) || !renderRequest(step, planStep(probe, step), scope).ok) continue
+        tickets.set(step, await guarded(() => hooks.journal(probe, step, values)))
+      }
+    },
+    settle,
+    async settleRest() {
+      for (const step of pending) await settle(step, null)
+    },
   }
 }
 

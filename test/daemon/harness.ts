@@ -11,6 +11,7 @@ import type { DestinationStream } from 'pino'
 import { stringify } from 'yaml'
 import type { RetryPolicy } from '../../src/alerting/delivery.ts'
 import { STATE_FILE } from '../../src/alerting/store.ts'
+import type { CleanupRetryPolicy } from '../../src/cleanup/queue.ts'
 import type { CommonOptions } from '../../src/cli/options.ts'
 import { SecretMask } from '../../src/config/secrets.ts'
 import { createRuntime, type Runtime } from '../../src/daemon/runtime.ts'
@@ -147,7 +148,12 @@ export interface RuntimeOverrides {
   readonly canaryCacheMs?: number
   /** Flags other than the files', e.g. `shard` or a state dir of its own. */
   readonly options?: Partial<CommonOptions>
+  /** Backoff of journaled cleanups; default FAST_CLEANUP_RETRY. */
+  readonly cleanupRetry?: Partial<CleanupRetryPolicy>
 }
+
+/** Journaled cleanups retried within a second, so "the delete is broken for a while" is seconds. */
+export const FAST_CLEANUP_RETRY: Partial<CleanupRetryPolicy> = { baseDelayMs: 100, maxDelayMs: 400 }
 
 /** Fast retries, so "down for a while" is seconds, not minutes. */
 export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 100, maxDelayMs: 400 }
@@ -177,6 +183,7 @@ export function createInProcess(config: Config, overrides: RuntimeOverrides = {}
     runGraceMs: overrides.runGraceMs ?? 300,
     flushMs: overrides.flushMs ?? 500,
     canaryCacheMs: overrides.canaryCacheMs,
+    cleanupRetry: overrides.cleanupRetry ?? FAST_CLEANUP_RETRY,
   })
   return { runtime, logs }
 }

@@ -44,7 +44,7 @@ describe('demo API: CRUD', () => {
     expect(await read.json()).toEqual(created)
 
     const list = await call('GET', '/items')
-    expect(await list.json()).toEqual({ items: [created], count: 1 })
+    expect(await list.json()).toEqual({ data: [created], items: [created], count: 1, next: null })
 
     const deleted = await call('DELETE', `/items/${created.id}`)
     expect(deleted.status).toBe(204)
@@ -52,6 +52,26 @@ describe('demo API: CRUD', () => {
     expect(api!.items.size).toBe(0)
     expect((await call('GET', `/items/${created.id}`)).status).toBe(404)
     expect((await call('DELETE', `/items/${created.id}`)).status).toBe(404)
+  })
+
+  it('lists in pages, each naming the next, and refuses a bad page size', async () => {
+    await start(TOKEN)
+    for (let i = 0; i < 5; i++) await createItem(`smoke-${i}`)
+    const names: string[] = []
+    let next: string | null = '/items?size=2'
+    let pages = 0
+    while (next) {
+      const page = (await (await call('GET', next)).json()) as { data: { name: string }[]; next: string | null; count: number }
+      expect(page.count).toBe(5)
+      names.push(...page.data.map((item) => item.name))
+      next = page.next
+      pages++
+    }
+    expect(pages).toBe(3)
+    expect(names).toEqual(['smoke-0', 'smoke-1', 'smoke-2', 'smoke-3', 'smoke-4'])
+    expect((await call('GET', '/items?size=0')).status).toBe(400)
+    expect((await call('GET', '/items?size=1001')).status).toBe(400)
+    expect((await call('GET', '/items?page=0')).status).toBe(400)
   })
 
   it('refuses a body that is not JSON or has no name', async () => {

@@ -85,6 +85,11 @@ describe('metrics', () => {
       probe_config_last_reload_successful: 'gauge',
       probe_state_write_failures_total: 'counter',
       probe_network_up: 'gauge',
+      probe_cleanup_pending: 'gauge',
+      probe_cleanup_abandoned_total: 'counter',
+      probe_orphans_found: 'gauge',
+      probe_sweep_deleted_total: 'counter',
+      probe_sweep_failures_total: 'counter',
     })
     expect(types.get('smokeprobe_process_cpu_seconds_total')).toBe('counter')
   })
