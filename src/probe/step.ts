@@ -41,13 +41,13 @@ export async function runStep(step: Step, context: StepContext): Promise<StepRes
   let attempts = 1
   const retry = step.retry
   while (retry && attempts <= retry.attempts && isRetryable(result) && retryFits(retry.delay, context.deadlineAt, performance.now())) {
-    if (!(await pause(retry.delay, context.signal))) break
+    if (!(await pause(retry.delay, context.signal))) {
+      // Shut down while waiting to retry: the run was cut short, not failed.
+      if (context.shutdown?.aborted) return skippedStep(step, ABORTED_BY_SHUTDOWN, context.secrets)
+      break
+    }
     result = await attemptStep(step, context)
     attempts += 1
-  }
-  // Shut down while waiting to retry: the run was cut short, not failed.
-  if (context.shutdown?.aborted && result.status === 'failed') {
-    result = { name: step.name, cleanup: step.cleanup, status: 'skipped', skipReason: ABORTED_BY_SHUTDOWN, durationMs: 0, timings: {} }
   }
   return attempts > 1 ? { ...result, attempts, durationMs: round(performance.now() - startedAt) } : result
 }

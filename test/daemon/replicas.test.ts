@@ -10,7 +10,7 @@ import { incidentId } from '../../src/alerting/notify.ts'
 import { stableOffset } from '../../src/scheduler/plan.ts'
 import { spawnDaemon } from './child.ts'
 import { Cleanups, probeFile, sleep, waitFor, writeConfig } from './harness.ts'
-import { startPagerDutySink, startTarget, type TargetMode } from './sinks.ts'
+import { startPagerDutySink, startTarget, startWebhookSink, type TargetMode } from './sinks.ts'
 
 const cleanups = new Cleanups()
 afterEach(() => cleanups.run())
@@ -40,12 +40,16 @@ describe('two replicas of one location', () => {
   it('send triggers and resolves with the same dedup_key', async () => {
     const target = await startTarget('ok')
     const pager = await startPagerDutySink()
-    cleanups.defer(() => Promise.all([target.close(), pager.close()]))
+    const hook = await startWebhookSink()
+    cleanups.defer(() => Promise.all([target.close(), pager.close(), hook.close()]))
     const config = await writeConfig(cleanups, {
       probes: [probeFile({ name: PROBE, target: target.url, interval: '1s', timeout: '400ms' })],
       alerting: {
-        defaults: { failureThreshold: 2, successThreshold: 1, channels: ['pager'] },
-        channels: { pager: { type: 'pagerduty', timeout: '2s', routingKey: '{{ env.PD_ROUTING_KEY }}', url: pager.url } },
+        defaults: { failureThreshold: 2, successThreshold: 1, channels: ['pager', 'hook'] },
+        channels: {
+          pager: { type: 'pagerduty', timeout: '2s', routingKey: '{{ env.PD_ROUTING_KEY }}', url: pager.url },
+          hook: { type: 'webhook', timeout: '2s', url: `${hook.url}/hook` },
+        },
       },
     })
     const replicas = await Promise.all(
@@ -74,5 +78,11 @@ describe('two replicas of one location', () => {
     expect(resolves.map((e) => e.dedup_key)).toEqual([key, key])
     // One incident between them, not one per replica, each process a page of its own.
     expect(new Set(pager.accepted().map((e) => e.dedup_key))).toEqual(new Set([key]))
+    // The webhook's Idempotency-Key agrees too: one per event, the same from both replicas.
+    await waitFor('two webhook resolves', () => hook.delivered().filter((n) => n.event === 'resolved').length >= 2)
+    const keys = (event: string) =>
+      hook.requests.filter((r) => (JSON.parse(r.body) as { event: string }).event === event).map((r) => r.headers['idempotency-key'])
+    expect(keys('firing')).toEqual([`${key}-firing`, `${key}-firing`])
+    expect(keys('resolved')).toEqual([`${key}-resolved`, `${key}-resolved`])
   }, 60_000)
 })

@@ -155,6 +155,15 @@ describe('deploy/kubernetes', () => {
       | (Manifest & { spec: { clusterIP: string } })
       | undefined
     expect(governing?.spec.clusterIP).toBe('None')
+    // Every shard is scraped once: through the one Service the ServiceMonitor selects, whose selector matches the shard pods.
+    const monitor = find('ServiceMonitor') as Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }
+    const selects = (labels: Record<string, string> = {}) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => labels[k] === v)
+    const scraped = manifests.filter((m) => m.kind === 'Service' && selects((m.metadata as { labels?: Record<string, string> }).labels))
+    expect(scraped.map((m) => m.metadata.name)).toEqual(['smokeprobe'])
+    const podLabels = (set.spec.template as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels
+    const selector = (scraped[0]!.spec as { selector: Record<string, string> }).selector
+    for (const [k, v] of Object.entries(selector)) expect(podLabels[k]).toBe(v)
   })
 
   it.skipIf(!existsSync('/usr/bin/kubectl'))('renders sharded with `kubectl kustomize` once statefulset.yaml replaces the Deployment', async () => {
