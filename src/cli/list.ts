@@ -10,6 +10,7 @@ export interface ListedProbe {
   readonly name: string
   readonly file: string
   readonly description: string | null
+  readonly runbook: string | null
   /** `every 1m`, or `cron 0 * * * * (UTC)`: the same text as `/api/probes` and the status page. */
   readonly schedule: string
   readonly intervalMs: number | null
@@ -29,6 +30,7 @@ export function listProbes(config: LoadedConfig, now = new Date()): ListedProbe[
     name: probe.name,
     file: probe.file,
     description: probe.description ?? null,
+    runbook: probe.runbook ?? null,
     schedule: describeSchedule(probe),
     intervalMs: probe.intervalMs,
     cron: probe.schedule ?? null,

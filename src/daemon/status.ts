@@ -19,6 +19,7 @@ export function probeStatus(probe: Probe, policy: AlertPolicy, last: JudgedRun |
   return {
     name: probe.name,
     ...(probe.description === undefined ? {} : { description: probe.description }),
+    ...(probe.runbook === undefined ? {} : { runbook: probe.runbook }),
     schedule: describeSchedule(probe),
     labels: probe.labels,
     lastRun: last ? lastRunStatus(last.result, last.judgement) : null,

@@ -52,12 +52,15 @@ ${sorted.length === 0 ? '<tr><td colspan="6">No probes are configured.</td></tr>
 function row(probe: ProbeStatus): string {
   const run = probe.lastRun
   const description = probe.description === undefined ? '' : `<div class="meta">${escapeHtml(probe.description)}</div>`
+  // An http(s) URL (checked at load), escaped for the attribute: never a script, never a way out of the quotes.
+  const runbook =
+    probe.runbook === undefined ? '' : ` <a class="meta" href="${escapeHtml(probe.runbook)}" rel="noopener noreferrer">runbook</a>`
   const since = probe.alert.since === null ? '' : ` title="since ${escapeHtml(probe.alert.since)}"`
   const excerpt = run?.failure?.bodyExcerpt === undefined ? '' : `<pre class="excerpt">${escapeHtml(run.failure.bodyExcerpt)}</pre>`
   const failure = run?.failure ? `${escapeHtml(failureText(run.failure))}${excerpt}` : ''
   return [
     `<tr class="${probe.alert.state}">`,
-    `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${description}</td>`,
+    `<td><strong>${escapeHtml(probe.name)}</strong> <span class="meta">${escapeHtml(probe.schedule)}</span>${runbook}${description}</td>`,
     `<td><span class="state"${since}>${probe.alert.state}</span></td>`,
     `<td class="num">${probe.consecutiveFailures}</td>`,
     `<td>${run === null ? 'not yet' : `<time datetime="${escapeHtml(run.startedAt)}">${escapeHtml(run.startedAt)}</time>${OUTCOME_TAG[run.outcome] ?? ''}`}</td>`,

@@ -9,6 +9,8 @@ import type { FailureKind, FailureReason, RunResult, StepResult } from '../probe
 export interface ProbeStatus {
   readonly name: string
   readonly description?: string
+  /** The probe's runbook URL (an http(s) URL, checked at load), when it declares one. */
+  readonly runbook?: string
   /** How the probe is scheduled, in words: `every 1m` or `cron 0 * * * * (UTC)`. */
   readonly schedule: string
   readonly labels: Readonly<Record<string, string>>
@@ -82,6 +84,7 @@ export function publicStatus(status: ProbeStatus): ProbeStatus {
   return {
     name: String(status.name),
     ...(status.description === undefined ? {} : { description: String(status.description) }),
+    ...(status.runbook === undefined ? {} : { runbook: String(status.runbook) }),
     schedule: String(status.schedule),
     labels: Object.fromEntries(Object.entries(status.labels).map(([key, value]) => [key, String(value)])),
     lastRun: status.lastRun && lastRunCopy(status.lastRun),

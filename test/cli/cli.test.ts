@@ -95,6 +95,7 @@ describe('probe list', () => {
       name: 'items-crud',
       file: path.join(FIXTURES, 'valid/items.yaml'),
       description: 'Create, read and delete an item as a user would',
+      runbook: 'https://wiki.example.com/runbooks/items-crud',
       schedule: 'every 1m',
       intervalMs: 60_000,
       cron: null,

@@ -264,8 +264,9 @@ describe('no piece of a secret in any output', () => {
     })
     const outputs: { where: string; text: string }[] = []
 
-    const once = await probeCli(['run', '--once', '--probes', config.probesDir, '--alerting', config.alertingFile], config.dir, SECRETS)
-    const json = await probeCli(['run', '--once', '--json', '--probes', config.probesDir, '--alerting', config.alertingFile], config.dir, SECRETS)
+    const flags = ['--probes', config.probesDir, '--alerting', config.alertingFile, '--log-level', 'trace']
+    const once = await probeCli(['run', '--once', ...flags], config.dir, SECRETS)
+    const json = await probeCli(['run', '--once', '--json', ...flags], config.dir, SECRETS)
     outputs.push({ where: 'run --once', text: once.stdout + once.stderr }, { where: 'run --once --json', text: json.stdout + json.stderr })
     expect(once.code).toBe(1)
     expect(json.code).toBe(1)

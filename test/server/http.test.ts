@@ -110,6 +110,16 @@ describe('http server', () => {
     expect(await (await fetch(`${url}/`)).text()).not.toContain('s3cr3t')
   })
 
+  test('a runbook is served in /api/probes and linked from the page, escaped for its attribute', async () => {
+    const runbook = 'https://wiki.example.test/runbooks/items?a=1&b="x"'
+    const url = await start({ probes: () => [{ ...failing, runbook }] })
+    expect((await (await fetch(`${url}/api/probes`)).json()).probes[0].runbook).toBe(runbook)
+    const html = await (await fetch(`${url}/`)).text()
+    expect(html).toContain(
+      '<a class="meta" href="https://wiki.example.test/runbooks/items?a=1&#38;b=&#34;x&#34;" rel="noopener noreferrer">runbook</a>',
+    )
+  })
+
   test('/ is a self-contained, escaped, auto-refreshing status table', async () => {
     const url = await start({ location: 'eu-west-1', now: () => new Date('2026-01-01T00:02:00Z') })
     const res = await fetch(`${url}/`)
