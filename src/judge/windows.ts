@@ -23,26 +23,83 @@ export function covers(window: MaintenanceWindow, probe: string, labels: Readonl
   return window.probes.some((selector) => selects(selector, probe, labels))
 }
 
-/** The occurrence of `window` that contains `at` (start inclusive, end exclusive), or null. */
-export function occurrenceAt(window: MaintenanceWindow, at: Date): Occurrence | null {
-  const t = at.getTime()
-  if (window.kind === 'fixed') return window.start <= t && t < window.end ? occurrence(window.start, window.end) : null
-  // The latest start at or before `at` (prev() is strict, hence the +1 ms).
-  const expression = CronExpressionParser.parse(window.schedule, { tz: window.timezone, currentDate: new Date(t + 1) })
-  if (!expression.hasPrev()) return null
-  const start = expression.prev().getTime()
-  return t < start + window.durationMs ? occurrence(start, start + window.durationMs) : null
+/**
+ * A window's occurrences, remembered: the latest start at or before a time
+ * and the next start after it bound an interval in which both answers stay
+ * the same, so cron (a few milliseconds a step, more in a time zone) is asked
+ * again only when a start is passed, not on every run and every tick.
+ */
+export interface WindowClock {
+  /** The occurrence containing `at` (start inclusive, end exclusive), or null. */
+  at(at: Date): Occurrence | null
+  /** The current occurrence, or else the next one to start after `at`; null when there is none. */
+  next(at: Date): Occurrence | null
 }
 
-/** The current occurrence, or else the next one to start after `at`; null when there is none. */
+/**
+ * How long a remembered answer is trusted before cron is asked again: two
+ * cron steps an hour cost nothing, and bound how long any surprise of the
+ * library's daylight-saving handling could last.
+ */
+const TRUST_MS = 3_600_000
+
+export function windowClock(window: MaintenanceWindow): WindowClock {
+  if (window.kind === 'fixed') {
+    const only = occurrence(window.start, window.end)
+    return {
+      at: (at) => (window.start <= at.getTime() && at.getTime() < window.end ? only : null),
+      next: (at) => (at.getTime() < window.end ? only : null),
+    }
+  }
+  const { schedule, timezone, durationMs } = window
+  const startAfter = (t: number) =>
+    step(() =>
+      CronExpressionParser.parse(schedule, { tz: timezone, currentDate: new Date(t) })
+        .next()
+        .getTime(),
+    )
+  /** The answer for `askedAt`, valid for later times up to `until`. */
+  let known: { readonly askedAt: number; readonly until: number; readonly current: boolean; readonly start: number | null } | null = null
+  const ask = (t: number) => {
+    if (known && known.askedAt <= t && t < known.until && t - known.askedAt < TRUST_MS) return known
+    // Only next(), never prev(): an occurrence contains t exactly when one of its starts lies in
+    // (t - duration, t]. cron-parser's prev() skips the start that next() moves out of a
+    // daylight-saving gap (02:00 on the spring Sunday, run at 03:00), so a window would be lost that day.
+    // next() is strict, so a start found is after t - duration: its occurrence has not ended at t.
+    const start = startAfter(t - durationMs)
+    const current = start !== null && start <= t
+    const until = start === null ? Number.POSITIVE_INFINITY : current ? start + durationMs : start
+    known = { askedAt: t, until, current, start }
+    return known
+  }
+  const at = (time: Date): Occurrence | null => {
+    const { current, start } = ask(time.getTime())
+    return current && start !== null ? occurrence(start, start + durationMs) : null
+  }
+  return {
+    at,
+    next(time) {
+      const { start } = ask(time.getTime())
+      return start === null ? null : occurrence(start, start + durationMs)
+    },
+  }
+}
+
+/** A cron step, or null past the last occurrence cron can compute. */
+function step(compute: () => number): number | null {
+  try {
+    return compute()
+  } catch {
+    return null
+  }
+}
+
+export function occurrenceAt(window: MaintenanceWindow, at: Date): Occurrence | null {
+  return windowClock(window).at(at)
+}
+
 export function nextOccurrence(window: MaintenanceWindow, at: Date): Occurrence | null {
-  const current = occurrenceAt(window, at)
-  if (current) return current
-  if (window.kind === 'fixed') return window.start > at.getTime() ? occurrence(window.start, window.end) : null
-  const expression = CronExpressionParser.parse(window.schedule, { tz: window.timezone, currentDate: at })
-  if (!expression.hasNext()) return null
-  const start = expression.next().getTime()
-  return occurrence(start, start + window.durationMs)
+  return windowClock(window).next(at)
 }
 
 /** The soonest window occurrence (current or next) covering the probe: what `probe list` shows. */
@@ -55,7 +112,7 @@ export function nextWindowOf(
   let best: (Occurrence & { name: string }) | null = null
   for (const window of windows) {
     if (!covers(window, probe, labels)) continue
-    const found = nextOccurrence(window, at)
+    const found = windowClock(window).next(at)
     if (found && (best === null || found.start < best.start)) best = { ...found, name: window.name }
   }
   return best
@@ -67,11 +124,12 @@ export function nextWindowOf(
  */
 export function windowMutes(windows: readonly MaintenanceWindow[]): Mutes {
   if (windows.length === 0) return () => null
+  const clocks = windows.map((window) => ({ window, clock: windowClock(window) }))
   return (probe, labels, at) => {
     let found: ActiveMute | null = null
-    for (const window of windows) {
+    for (const { window, clock } of clocks) {
       if (!covers(window, probe, labels)) continue
-      const current = occurrenceAt(window, at)
+      const current = clock.at(at)
       if (current && (found === null || current.end > found.until)) found = { kind: 'maintenance', name: window.name, until: current.end }
     }
     return found

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type MaintenanceWindow, MaintenanceWindowSchema, shortestGap } from '../../src/config/maintenance-schema.ts'
-import { combineMutes, nextOccurrence, nextWindowOf, occurrenceAt, selects, windowMutes } from '../../src/judge/windows.ts'
+import { combineMutes, nextOccurrence, nextWindowOf, occurrenceAt, selects, windowClock, windowMutes } from '../../src/judge/windows.ts'
 
 const compile = (raw: Record<string, unknown>): MaintenanceWindow => MaintenanceWindowSchema.parse(raw)
 
@@ -17,6 +17,9 @@ describe('occurrenceAt', () => {
     ['at its end (exclusive)', '2026-03-22T03:00:00Z', null],
     ['inside a CEST occurrence: 02:00 Berlin is 00:00 UTC', '2026-04-05T01:59:00Z', '2026-04-05T00:00:00.000Z'],
     ['on a Monday', '2026-03-23T01:30:00Z', null],
+    // The spring Sunday has no 02:00 in Berlin: the window starts when the clock jumps, at 03:00 CEST.
+    ['on the spring daylight-saving Sunday', '2026-03-29T01:30:00Z', '2026-03-29T01:00:00.000Z'],
+    ['on the autumn daylight-saving Sunday (02:00 CEST, the first of two)', '2026-10-25T00:30:00Z', '2026-10-25T00:00:00.000Z'],
   ])('%s', (_, at, start) => {
     const found = occurrenceAt(WEEKLY, new Date(at))
     expect(found?.start.toISOString() ?? null).toBe(start)
@@ -97,5 +100,31 @@ describe('shortestGap', () => {
   it('a schedule that never occurs is a message', () => {
     expect(shortestGap('0 0 30 2 *', 'UTC')).toMatch(/never occurs/)
     expect(shortestGap('not cron', 'UTC')).toMatch(/invalid cron expression "not cron"/)
+  })
+})
+
+describe('windowClock', () => {
+  it('one remembering clock answers as fresh evaluation does, forwards, backwards and across occurrences', () => {
+    const clock = windowClock(WEEKLY)
+    const from = Date.parse('2026-03-15T00:00:00Z')
+    // Steps of 7 h 13 min over five weeks (DST included), then the same times in reverse.
+    const times = Array.from({ length: 120 }, (_, i) => new Date(from + i * 26_000_000))
+    for (const at of [...times, ...times.reverse()]) {
+      const fresh = windowClock(WEEKLY)
+      expect([at.toISOString(), clock.at(at)]).toEqual([at.toISOString(), fresh.at(at)])
+      expect([at.toISOString(), clock.next(at)]).toEqual([at.toISOString(), fresh.next(at)])
+    }
+  })
+
+  it('asks cron again only when a start is passed: a day of once-a-second ticks costs next to nothing', () => {
+    const clock = windowClock(WEEKLY)
+    const from = Date.parse('2026-03-22T01:30:00Z')
+    const started = performance.now()
+    let muted = 0
+    for (let i = 0; i < 86_400; i++) if (clock.at(new Date(from + i * 1_000))) muted++
+    // 01:30 to 03:00 UTC is inside the occurrence: 5,400 ticks.
+    expect(muted).toBe(5_400)
+    // Each cron step costs milliseconds: 86,400 of them would take minutes.
+    expect(performance.now() - started).toBeLessThan(5_000)
   })
 })
