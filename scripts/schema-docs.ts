@@ -44,7 +44,7 @@ const MATCHER = {
 
 /** A sweep's list and delete requests have a step request's fields. */
 const SWEEP_REQUEST: Record<string, string> = {
-  method: 'The HTTP method. Default: GET for `list`, DELETE for `delete`.',
+  method: 'The HTTP method (GET for `list`, DELETE for `delete` unless given).',
   url: 'The URL; templates allowed (`vars`, `run.*`, and in `delete` the record’s fields as `{{ item.<field> }}`).',
   headers: 'Request headers (the probe’s `defaults.headers` are sent too); templates allowed.',
   json: 'A JSON body; templates allowed.',

@@ -293,7 +293,7 @@ export function probeFileSchema(context: TemplateContext) {
       steps: z.array(Step).min(1, 'a probe needs at least one step'),
       alert: AlertPolicyOverride.optional(),
       /** Finds and deletes the probe's leftover records (README "Orphan sweep"). */
-      sweep: sweepSchema(Request, RegexText).optional(),
+      sweep: sweepSchema(Request, Request.safeExtend({ method: z.enum(HTTP_METHODS).default('DELETE') }), RegexText).optional(),
     })
     .superRefine((probe, ctx) => {
       checkSchedule(probe, ctx)

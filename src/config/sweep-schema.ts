@@ -29,13 +29,8 @@ interface RequestRefs {
   readonly json?: JsonTemplate | undefined
 }
 
-/** `Request` is the probe's step request schema; `Pattern` its compiled regex; a delete's method defaults to DELETE. */
-export function sweepSchema<R extends z.ZodType, P extends z.ZodType>(Request: R, Pattern: P) {
-  const DeleteRequest = z.preprocess(
-    (value) =>
-      value !== null && typeof value === 'object' && !Array.isArray(value) && !('method' in value) ? { ...value, method: 'DELETE' } : value,
-    Request,
-  )
+/** `Request` is the probe's step request schema, `DeleteRequest` the same with method DELETE by default; `Pattern` its compiled regex. */
+export function sweepSchema<R extends z.ZodType, D extends z.ZodType, P extends z.ZodType>(Request: R, DeleteRequest: D, Pattern: P) {
   return z.strictObject({
     /** How often the daemon sweeps; at least 1s (as a probe's interval). @defaultValue 1h */
     interval: duration({ min: 1_000 }).optional(),

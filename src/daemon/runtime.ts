@@ -190,6 +190,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     for (const name of previous?.probes.keys() ?? []) {
       if (!next.probes.has(name)) {
         metrics.removeProbe(name)
+        metrics.cleanup.removeProbe(name)
         lastResults.delete(name)
       }
     }

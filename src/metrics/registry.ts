@@ -260,6 +260,8 @@ export interface CleanupMetrics {
    */
   setPending(counts: ReadonlyMap<string, number>, configured: ReadonlySet<string>): void
   recordAbandoned(probe: string): void
+  /** A probe no longer configured: its counters and sweep series go (its pending count goes with its last entry). */
+  removeProbe(probe: string): void
   /** After a sweep: what it saw (`probe_orphans_found`) and deleted. */
   recordSweep(probe: string, found: number, deleted: number): void
   recordSweepFailure(probe: string): void
@@ -323,6 +325,9 @@ function createCleanupMetrics(registry: Registry, location: Labels): CleanupMetr
     },
     recordAbandoned(probe) {
       abandoned.inc(labels(probe))
+    },
+    removeProbe(probe) {
+      for (const metric of [abandoned, orphans, deleted, failures]) metric.remove(labels(probe))
     },
     recordSweep(probe, found, n) {
       orphans.set(labels(probe), found)

@@ -18,6 +18,7 @@ import {
   removeStaleTemps,
   setAside,
   step,
+  syncDir,
   type Unreadable,
   type WriteReporting,
   writeAtomic,
@@ -110,6 +111,8 @@ export function createLog<T>(dir: string, spec: LogSpec<T>): AppendLog<T> {
       const bytes = Buffer.concat([...(size === 0 ? [header()] : []), ...batch.map((p) => p.line)])
       await step('append to the log', () => file.writeFile(bytes))
       await step('fsync the log', () => file.sync())
+      // A file just created is durable only once its directory entry is: a journal entry must survive a power cut.
+      if (size === 0) await syncDir(dirname(path))
       size += bytes.length
       count += batch.length
       dirty = false

@@ -34,6 +34,10 @@ export interface ItemsApi {
   readonly held: Promise<void>
   /** Overrides the `next` of a list page: the page number → the URL it points to. */
   nextOverride: ((page: number, url: string) => string) | null
+  /** Each list page is answered this late. */
+  listDelayMs: number
+  /** The most list requests in flight at once, so far. */
+  readonly maxListsInFlight: number
   close(): Promise<void>
 }
 
@@ -57,8 +61,11 @@ export async function startItemsApi(options: { token?: string } = {}): Promise<I
       onHeld = resolve
     }),
     nextOverride: null,
+    listDelayMs: 0,
+    maxListsInFlight: 0,
     close: async () => {},
   }
+  let listsInFlight = 0
   const server = createServer((req, res) => {
     void handle(req, res)
   })
@@ -74,7 +81,13 @@ export async function startItemsApi(options: { token?: string } = {}): Promise<I
       api.created.push(item.id)
       return reply(res, 201, item)
     }
-    if (url.pathname === '/items' && req.method === 'GET') return list(url, res)
+    if (url.pathname === '/items' && req.method === 'GET') {
+      listsInFlight++
+      ;(api as { maxListsInFlight: number }).maxListsInFlight = Math.max(api.maxListsInFlight, listsInFlight)
+      if (api.listDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, api.listDelayMs))
+      listsInFlight--
+      return list(url, res)
+    }
     const id = decodeURIComponent(url.pathname.slice('/items/'.length))
     if (req.method === 'GET') {
       if (api.holdReads) {

@@ -48,3 +48,22 @@ test('the daemon sweeps on its own schedule: leftovers are deleted and counted; 
   expect(await metric(daemon.url, 'probe_alert_firing', { probe: 'crud' })).toBe(0)
   expect(daemon.logs.some((line) => line.includes('"msg":"sweep failed"') && line.includes('another origin'))).toBe(true)
 })
+
+test('sweeps run one at a time and outside the runs: a list slower than the run budget fails no run', async () => {
+  const server = await startItemsApi({ token: TOKEN })
+  cleanups.defer(() => server.close())
+  // Longer than the probes' 800 ms budget: a sweep inside a run's budget would fail that run.
+  server.listDelayMs = 1_200
+  // The list's own timeout is longer than the probe's: a sweep has no run budget.
+  const list = { url: '{{ base }}/items?size=10', timeout: '5s' }
+  const probes = ['one', 'two'].map((name) => crudProbe(name, server.url, { interval: '1s', sweep: sweep({ list }) }))
+  const config = await writeConfig(cleanups, { probes, alerting: { channels: {} } })
+  const daemon = await startRuntime(cleanups, config, { env: { API_TOKEN: TOKEN } })
+  await waitFor('both probes swept twice', () => server.requests.filter((r) => r.startsWith('GET /items?')).length >= 4, 20_000)
+  expect(server.maxListsInFlight).toBe(1)
+  expect(await metric(daemon.url, 'probe_sweep_failures_total', { probe: 'one' })).toBe(0)
+  for (const name of ['one', 'two']) {
+    expect(await metric(daemon.url, 'probe_runs_total', { probe: name, result: 'failure' })).toBe(0)
+    expect(await metric(daemon.url, 'probe_runs_total', { probe: name, result: 'success' })).toBeGreaterThan(0)
+  }
+})
