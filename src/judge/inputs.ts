@@ -2,9 +2,10 @@
  * What the judge is told about the world besides the run itself: whether the
  * monitor's own network answers (the canaries) and whether a probe's
  * notifications are muted (maintenance windows, ad-hoc mutes). Each is an
- * interface the daemon injects. Each has one implementation today, the true
- * one for a configuration that declares none of them: the canary checker,
- * the window evaluator and the mute store implement them when they land.
+ * interface the daemon injects: the canary checker (canaries.ts), the window
+ * evaluator (windows.ts) and the mute store (mute-store.ts) implement them,
+ * and the constants below are the answers of a configuration that declares
+ * none of them.
  */
 
 /** Whether the monitor can reach anything at all: the canaries of the alerting file. */
