@@ -5,7 +5,9 @@
  */
 import { type Alerter, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
-import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import { incidentId } from '../alerting/notify.ts'
+import { type AlertState, consecutiveFailures, isFiring } from '../alerting/state.ts'
+import { createHistory, type History } from '../history/store.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
@@ -68,6 +70,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let scheduler: Scheduler | null = null
   let server: RunningServer | null = null
   let lock: LockResult | null = null
+  let history: History | null = null
   let ready = false
   /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
   let stateWriteError: string | null = null
@@ -104,17 +107,28 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
       if (!active?.probes.has(probe.name)) return
       lastResults.set(probe.name, { result, judgement })
+      history?.recordRun(result, judgement)
       metrics.recordRun(result, judgement.outcome)
       logRun(result, judgement)
       // A run cut short by shutdown says nothing, muted or not: it leaves every gauge as it was.
       if (judgement.outcome === 'aborted') return
       metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
-      const { state } = await alerter.record(result, judgement)
+      const before = alerter.status(probe.name)
+      const { state, notifications } = await alerter.record(result, judgement)
+      trackIncident(probe.name, before, state, notifications.find((n) => n.event === 'firing')?.incidentId)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
     }
+  }
+
+  /** The alert state's edges are the incident's: firing opens it in the history, ok again resolves it. */
+  function trackIncident(name: string, before: AlertState | undefined, after: AlertState, id?: string): void {
+    if (!history) return
+    const open = history.openIncident(name)
+    if (isFiring(after) && !open) history.opened(name, id ?? incidentId(name, options.location, after.since), Date.parse(after.since))
+    else if (!isFiring(after) && (open || (before && isFiring(before)))) history.resolved(name, Date.now())
   }
 
   function logRun(result: RunResult, judgement: Judgement): void {
@@ -151,7 +165,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     if (!active) return []
     const current = active
     return [...current.probes.values()].map((p) =>
-      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name)),
+      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name), history?.stats(p.name)),
     )
   }
 
@@ -169,6 +183,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           isReady: () => ready,
           problems: () => (stateWriteError ? [`alert state not written: ${stateWriteError}`] : []),
           probes: statuses,
+          history: {
+            document: (name, query) => (active?.probes.has(name) ? (history?.document(name, query) ?? null) : null),
+            view: (name, count) => (active?.probes.has(name) ? (history?.view(name, count) ?? null) : null),
+          },
           logger,
           location: options.location,
         })
@@ -190,7 +208,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         channelIdentities: next.channels.identities,
         location: options.location,
         logger: logger.child({ component: 'alerting' }),
-        onNotification: (channel, event, result) => metrics.recordNotification(channel, event, result),
+        onNotification: (channel, event, result, notification) => {
+          metrics.recordNotification(channel, event, result)
+          history?.notified(notification.probe, notification.incidentId, channel, event, result, Date.now())
+        },
         onPending: (pending) => {
           for (const name of active?.channels.channels.keys() ?? next.channels.channels.keys())
             metrics.setPending(name, pending.get(name) ?? 0)
@@ -211,6 +232,13 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       for (const warning of warnings)
         logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
       await alerter.configure(alertProbes(next))
+      history = createHistory({ stateDir: options.stateDir, logger: logger.child({ component: 'history' }) })
+      await history.configure([...next.probes.keys()])
+      // A history lost or older than the alert state: the incident the state says is open is open.
+      for (const name of next.probes.keys()) {
+        const state = alerter.status(name)
+        if (state) trackIncident(name, undefined, state)
+      }
       active = next
       syncMetrics(next, null)
       metrics.setConfig(next.config.sha256, true)
@@ -250,6 +278,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A kept channel is the same object: the alerter neither resumes it nor re-posts its alerts.
       alerter.setChannels(next.channels.channels, next.channels.identities)
       await alerter.configure(alertProbes(next))
+      await history?.configure([...next.probes.keys()])
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
@@ -266,6 +295,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
       }
+      await history?.flush()
       if (active) await closeChannels(active.channels)
       await server?.close()
       if (lock?.kind === 'locked') await lock.release()
