@@ -107,8 +107,9 @@ export class RunRing {
     return this.#at[(this.#start + i) % this.#at.length]!
   }
 
+  /** In tenths of a millisecond, as recorded: float32 keeps 7 digits, and 182.4 must read back as 182.4. */
   durationOf(i: number): number {
-    return this.#duration[(this.#start + i) % this.#at.length]!
+    return Math.round(this.#duration[(this.#start + i) % this.#at.length]! * 10) / 10
   }
 
   outcomeOf(i: number): Outcome {
@@ -125,7 +126,7 @@ export class RunRing {
       at: this.#at[slot]!,
       outcome: this.outcomeOf(i),
       muted: this.mutedOf(i),
-      durationMs: this.#duration[slot]!,
+      durationMs: this.durationOf(i),
       step: this.#steps.values[this.#step[slot]!] ?? null,
       reason: this.#reasons.values[this.#reason[slot]!] ?? null,
     }

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_RUNS, retainLines, type HistoryLine, MAX_AGE_MS, MAX_INCIDENTS } from '../../src/history/records.ts'
+import { type RunRecord, RunRing } from '../../src/history/runs.ts'
+import { quantile, runStats, uptime } from '../../src/history/stats.ts'
+import type { Outcome } from '../../src/judge/judge.ts'
+
+const HOUR = 3_600_000
+const NOW = Date.parse('2026-01-08T00:00:00Z')
+
+function run(at: number, outcome: Outcome = 'success', extra: Partial<RunRecord> = {}): RunRecord {
+  return { at, outcome, muted: false, durationMs: 100, step: null, reason: null, ...extra }
+}
+
+function ring(runs: readonly RunRecord[], capacity = MAX_RUNS): RunRing {
+  const r = new RunRing(capacity, 2)
+  for (const x of runs) r.push(x)
+  return r
+}
+
+describe('RunRing', () => {
+  it('keeps runs oldest first, growing from a small start, and reads back every field', () => {
+    const runs = [
+      run(1),
+      run(2, 'failure', { step: 'read', reason: 'status', durationMs: 12.5 }),
+      run(3, 'retried', { muted: true }),
+      run(4, 'inconclusive', { step: 'create', reason: 'connect' }),
+      run(5, 'aborted'),
+    ]
+    const r = ring(runs)
+    expect(r.length).toBe(5)
+    expect(Array.from({ length: 5 }, (_, i) => r.get(i))).toEqual(runs)
+  })
+
+  it('drops the oldest past its capacity (the 10,000-run bound)', () => {
+    const r = ring(
+      Array.from({ length: 25 }, (_, i) => run(i)),
+      10,
+    )
+    expect(r.length).toBe(10)
+    expect(r.get(0).at).toBe(15)
+    expect(r.get(9).at).toBe(24)
+    expect(r.bytes).toBe(10 * (8 + 4 + 1 + 2 + 2))
+  })
+
+  it('drops the runs older than a cutoff (the 7-day bound) and finds a time by binary search', () => {
+    const r = ring([run(10), run(20), run(30), run(40)])
+    expect(r.firstAtOrAfter(25)).toBe(2)
+    expect(r.firstAtOrAfter(0)).toBe(0)
+    expect(r.firstAtOrAfter(99)).toBe(4)
+    r.dropBefore(25)
+    expect([r.get(0).at, r.get(1).at]).toEqual([30, 40])
+  })
+
+  it('bounds the distinct step names it keeps; beyond the bound a step reads as "?"', () => {
+    const r = new RunRing(5000)
+    for (let i = 0; i < 1100; i++) r.push(run(i, 'failure', { step: `step-${i}` }))
+    expect(r.get(0).step).toBe('step-0')
+    expect(r.get(1099).step).toBe('?')
+  })
+})
+
+describe('uptime', () => {
+  // Muted and inconclusive runs say nothing about the target; retried passed; aborted never finished.
+  it.each([
+    { runs: [run(NOW - 1, 'success'), run(NOW - 2, 'failure')], expected: 0.5 },
+    { runs: [run(NOW - 1, 'retried'), run(NOW - 2, 'failure')], expected: 0.5 },
+    { runs: [run(NOW - 1, 'inconclusive'), run(NOW - 2, 'success')], expected: 1 },
+    { runs: [run(NOW - 1, 'failure', { muted: true }), run(NOW - 2, 'success')], expected: 1 },
+    { runs: [run(NOW - 1, 'aborted'), run(NOW - 2, 'failure')], expected: 0 },
+    { runs: [run(NOW - 1, 'inconclusive')], expected: null },
+    { runs: [], expected: null },
+  ])('$expected for $runs.length runs', ({ runs, expected }) => {
+    expect(uptime(ring([...runs].sort((a, b) => a.at - b.at)), NOW, HOUR)).toBe(expected)
+  })
+
+  it('counts only the runs inside the window', () => {
+    const r = ring([run(NOW - 2 * HOUR, 'failure'), run(NOW - 30 * 60_000, 'success')])
+    expect(runStats(r, NOW).uptime).toEqual({ '1h': 1, '24h': 0.5, '7d': 0.5 })
+  })
+})
+
+describe('quantile', () => {
+  it.each([
+    { values: [5], q: 0.5, expected: 5 },
+    { values: [1, 2, 3, 4], q: 0.5, expected: 2 },
+    { values: [4, 3, 2, 1], q: 0.95, expected: 4 },
+    { values: Array.from({ length: 100 }, (_, i) => 100 - i), q: 0.95, expected: 95 },
+    { values: [7, 7, 7, 1, 7], q: 0.5, expected: 7 },
+  ])('nearest rank $q of $values.length values is $expected', ({ values, q, expected }) => {
+    expect(quantile(Float64Array.from(values), q)).toBe(expected)
+  })
+
+  it('p50/p95 leave aborted runs out', () => {
+    const r = ring([run(NOW - 3, 'success', { durationMs: 10 }), run(NOW - 2, 'aborted', { durationMs: 9000 }), run(NOW - 1, 'failure', { durationMs: 30 })])
+    expect(runStats(r, NOW)).toMatchObject({ p50Ms: 10, p95Ms: 30 })
+  })
+})
+
+describe('retainLines', () => {
+  const runLine = (at: number): HistoryLine => ({ k: 'run', at, o: 'success', d: 1 })
+  it('keeps 7 days of runs', () => {
+    const lines = [runLine(NOW - MAX_AGE_MS - 1), runLine(NOW - MAX_AGE_MS), runLine(NOW)]
+    expect(retainLines(lines, NOW)).toEqual(lines.slice(1))
+  })
+
+  it('keeps at most 10,000 runs, the newest', () => {
+    const lines = Array.from({ length: MAX_RUNS + 5 }, (_, i) => runLine(NOW - MAX_RUNS - 5 + i))
+    const kept = retainLines(lines, NOW)
+    expect(kept).toHaveLength(MAX_RUNS)
+    expect(kept[0]).toBe(lines[5])
+  })
+
+  it('keeps every line of the last 50 incidents, in order, and drops the older ones', () => {
+    const lines: HistoryLine[] = []
+    for (let i = 0; i < MAX_INCIDENTS + 2; i++) {
+      lines.push({ k: 'open', id: `i${i}`, at: NOW - 100 + i })
+      lines.push({ k: 'note', id: `i${i}`, ch: 'hook', ev: 'firing', res: 'sent', at: NOW - 100 + i })
+      lines.push({ k: 'close', id: `i${i}`, at: NOW - 100 + i })
+    }
+    const kept = retainLines(lines, NOW)
+    expect(kept).toEqual(lines.slice(6))
+  })
+})
