@@ -18,13 +18,15 @@ export function parseHistoryQuery(params: URLSearchParams): ParsedQuery {
   const since = params.get('since')
   if (since !== null) {
     const at = ISO_TIME.test(since) ? Date.parse(since) : Number.NaN
-    if (Number.isNaN(at)) return { ok: false, reason: `since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(since)}` }
+    if (Number.isNaN(at))
+      return { ok: false, reason: `since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(since)}` }
     query.since = at
   }
   const limit = params.get('limit')
   if (limit !== null) {
     const n = /^\d{1,6}$/.test(limit) ? Number(limit) : Number.NaN
-    if (!(n >= 1 && n <= MAX_RUNS)) return { ok: false, reason: `limit: expected a whole number from 1 to ${MAX_RUNS}, got ${JSON.stringify(limit)}` }
+    if (!(n >= 1 && n <= MAX_RUNS))
+      return { ok: false, reason: `limit: expected a whole number from 1 to ${MAX_RUNS}, got ${JSON.stringify(limit)}` }
     query.limit = n
   }
   return { ok: true, query }

@@ -31,7 +31,14 @@ export type HistoryLine =
     }
   | { readonly k: 'open'; readonly id: string; readonly at: number }
   | { readonly k: 'close'; readonly id: string; readonly at: number }
-  | { readonly k: 'note'; readonly id: string; readonly ch: string; readonly ev: string; readonly res: DeliveryOutcome; readonly at: number }
+  | {
+      readonly k: 'note'
+      readonly id: string
+      readonly ch: string
+      readonly ev: string
+      readonly res: DeliveryOutcome
+      readonly at: number
+    }
 
 const Time = z.number().finite()
 

@@ -5,17 +5,7 @@
  */
 import type { HistoryView, StepPoint } from '../history/store.ts'
 import { currentIncident, figures } from './page.ts'
-import {
-  bar,
-  escapeHtml,
-  ms,
-  notified,
-  outcomeWords,
-  span,
-  STATUS_PAGE_REFRESH_SECONDS,
-  STYLE,
-  timeTag,
-} from './page-parts.ts'
+import { bar, escapeHtml, ms, notified, outcomeWords, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
 import type { ProbeStatus } from './status.ts'
 
 /** Runs listed in the detail page's table. */

@@ -73,9 +73,7 @@ export function bar(runs: readonly RunRecord[], now: number, slots: number): str
   const counts = new Map<string, number>()
   for (const run of runs) counts.set(outcomeWords(run), (counts.get(outcomeWords(run)) ?? 0) + 1)
   const label =
-    runs.length === 0
-      ? 'No runs yet'
-      : `Last ${runs.length} runs: ${[...counts].map(([words, n]) => `${n} ${words}`).join(', ')}`
+    runs.length === 0 ? 'No runs yet' : `Last ${runs.length} runs: ${[...counts].map(([words, n]) => `${n} ${words}`).join(', ')}`
   const empty = Math.max(0, slots - runs.length)
   const cells = runs.map((run) => {
     const reason = run.step === null ? '' : ` · ${run.step}: ${run.reason ?? 'failed'}`

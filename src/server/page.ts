@@ -1,18 +1,7 @@
 import type { HistoryView } from '../history/store.ts'
 import { failureText } from '../probe/failure-text.ts'
 import type { HistoryAccess } from './history-routes.ts'
-import {
-  bar,
-  escapeHtml,
-  LEGEND,
-  ms,
-  notified,
-  percent,
-  span,
-  STATUS_PAGE_REFRESH_SECONDS,
-  STYLE,
-  timeTag,
-} from './page-parts.ts'
+import { bar, escapeHtml, LEGEND, ms, notified, percent, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
 import type { AlertStateName, ProbeStatus } from './status.ts'
 
 export { escapeHtml, STATUS_PAGE_REFRESH_SECONDS } from './page-parts.ts'

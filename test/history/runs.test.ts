@@ -91,7 +91,11 @@ describe('quantile', () => {
   })
 
   it('p50/p95 leave aborted runs out', () => {
-    const r = ring([run(NOW - 3, 'success', { durationMs: 10 }), run(NOW - 2, 'aborted', { durationMs: 9000 }), run(NOW - 1, 'failure', { durationMs: 30 })])
+    const r = ring([
+      run(NOW - 3, 'success', { durationMs: 10 }),
+      run(NOW - 2, 'aborted', { durationMs: 9000 }),
+      run(NOW - 1, 'failure', { durationMs: 30 }),
+    ])
     expect(runStats(r, NOW)).toMatchObject({ p50Ms: 10, p95Ms: 30 })
   })
 })

@@ -150,7 +150,10 @@ describe('history query', () => {
     ['limit=10001', { ok: false, reason: 'limit: expected a whole number from 1 to 10000, got "10001"' }],
     ['limit=1e3', { ok: false, reason: 'limit: expected a whole number from 1 to 10000, got "1e3"' }],
     ['since=yesterday', { ok: false, reason: 'since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got "yesterday"' }],
-    ['since=2026-13-01T00:00:00Z', { ok: false, reason: 'since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got "2026-13-01T00:00:00Z"' }],
+    [
+      'since=2026-13-01T00:00:00Z',
+      { ok: false, reason: 'since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got "2026-13-01T00:00:00Z"' },
+    ],
     ['until=now', { ok: false, reason: 'unknown parameter "until" (expected since, limit)' }],
   ])('?%s', (search, expected) => {
     expect(parseHistoryQuery(new URLSearchParams(search))).toEqual(expected)

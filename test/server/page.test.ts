@@ -35,10 +35,23 @@ const hostile: ProbeStatus = {
 function view(): HistoryView {
   const runs = new RunRing(100)
   const outcomes = ['success', 'failure', 'retried', 'inconclusive', 'failure'] as const
-  outcomes.forEach((outcome, i) =>
-    runs.push({ at: NOW - (5 - i) * 60_000, outcome, muted: i === 0, durationMs: 10 + i, step: outcome === 'failure' ? EVIL : null, reason: outcome === 'failure' ? EVIL : null }),
-  )
-  const incident = { id: EVIL, openedAt: NOW - 180_000, resolvedAt: null, notifications: [{ channel: EVIL, event: 'firing', result: 'sent' as const, at: NOW - 120_000 }] }
+  for (const [i, outcome] of outcomes.entries()) {
+    const failed = outcome === 'failure'
+    runs.push({
+      at: NOW - (5 - i) * 60_000,
+      outcome,
+      muted: i === 0,
+      durationMs: 10 + i,
+      step: failed ? EVIL : null,
+      reason: failed ? EVIL : null,
+    })
+  }
+  const incident = {
+    id: EVIL,
+    openedAt: NOW - 180_000,
+    resolvedAt: null,
+    notifications: [{ channel: EVIL, event: 'firing', result: 'sent' as const, at: NOW - 120_000 }],
+  }
   return {
     recent: Array.from({ length: runs.length }, (_, i) => runs.get(i)),
     stats: runStats(runs, NOW),
@@ -84,14 +97,21 @@ describe('status page', () => {
   it.each([
     { states: ['ok', 'ok'], inconclusive: false, text: 'All 2 probes passing', kind: 'good' },
     { states: ['ok', 'firing', 'failing'], inconclusive: false, text: '2 of 3 probes failing', kind: 'bad' },
-    { states: ['ok', 'failing'], inconclusive: true, text: "The monitor's own network is down: 1 of 2 probes cannot tell (their last runs are inconclusive)", kind: 'network' },
+    {
+      states: ['ok', 'failing'],
+      inconclusive: true,
+      text: "The monitor's own network is down: 1 of 2 probes cannot tell (their last runs are inconclusive)",
+      kind: 'network',
+    },
   ] as const)('summary: $text', ({ states, inconclusive, text, kind }) => {
-    const probes = states.map((state, i): ProbeStatus => ({
-      ...hostile,
-      name: `p${i}`,
-      alert: { state, since: null },
-      lastRun: { ...hostile.lastRun!, outcome: inconclusive && i === 1 ? 'inconclusive' : 'success' },
-    }))
+    const probes = states.map(
+      (state, i): ProbeStatus => ({
+        ...hostile,
+        name: `p${i}`,
+        alert: { state, since: null },
+        lastRun: { ...hostile.lastRun!, outcome: inconclusive && i === 1 ? 'inconclusive' : 'success' },
+      }),
+    )
     expect(summaryLine(probes)).toMatchObject({ text, kind })
   })
 })
