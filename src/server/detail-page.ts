@@ -4,8 +4,8 @@
  * it), its runs and its incidents. No script, no external asset.
  */
 import type { HistoryView, StepPoint } from '../history/store.ts'
-import { currentIncident, figures } from './page.ts'
-import { bar, escapeHtml, ms, notified, outcomeWords, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
+import { BAR_RUNS, currentIncident, figures } from './page.ts'
+import { bar, escapeHtml, ms, notified, outcomeWords, relative, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
 import type { ProbeStatus } from './status.ts'
 
 /** Runs listed in the detail page's table. */
@@ -42,7 +42,7 @@ export function renderDetailPage(probe: ProbeStatus, view: HistoryView, options:
 ${probe.description === undefined ? '' : `<p class="meta">${escapeHtml(probe.description)}</p>`}
 <p class="meta">${escapeHtml(probe.schedule)} · ${probe.consecutiveFailures} failed in a row</p>
 <main>
-${bar(runs, now, runs.length)}
+${bar(runs.slice(-BAR_RUNS), now, BAR_RUNS)}
 ${figures(probe)}
 ${currentIncident(probe, view, now)}
 <h2>Step durations</h2>
@@ -63,7 +63,7 @@ ${chart(view.steps, now)}
 
 const W = 600
 const H = 200
-const PAD = { left: 48, right: 8, top: 8, bottom: 22 }
+const PAD = { left: 64, right: 8, top: 10, bottom: 24 }
 
 /** Each step's duration per run as one line; time on x, milliseconds on y. */
 export function chart(points: readonly StepPoint[], now: number): string {
@@ -84,9 +84,9 @@ export function chart(points: readonly StepPoint[], now: number): string {
   })
   const grid = [0, 0.5, 1].map(
     (f) =>
-      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(top * f)}" y2="${y(top * f)}" stroke="currentColor" stroke-opacity=".2"/><text x="${PAD.left - 4}" y="${y(top * f) + 4}" text-anchor="end" font-size="11" fill="currentColor">${ms(top * f)}</text>`,
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(top * f)}" y2="${y(top * f)}" stroke="currentColor" stroke-opacity=".2"/><text x="${PAD.left - 4}" y="${y(top * f) + 4}" text-anchor="end" font-size="14" fill="currentColor">${ms(top * f)}</text>`,
   )
-  const axis = `<text x="${PAD.left}" y="${H - 6}" font-size="11" fill="currentColor">${escapeHtml(new Date(first).toISOString())}</text><text x="${W - PAD.right}" y="${H - 6}" font-size="11" text-anchor="end" fill="currentColor">${escapeHtml(new Date(last).toISOString())}</text>`
+  const axis = `<text x="${PAD.left}" y="${H - 4}" font-size="14" fill="currentColor"><title>${new Date(first).toISOString()}</title>${relative(first, now)}</text><text x="${W - PAD.right}" y="${H - 4}" font-size="14" text-anchor="end" fill="currentColor"><title>${new Date(last).toISOString()}</title>${relative(last, now)}</text>`
   const legend = names.map(
     (step, i) =>
       `<li><svg width="28" height="10" aria-hidden="true" style="display:inline;width:28px"><line x1="0" x2="28" y1="5" y2="5" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="2"${DASHES[i % DASHES.length] ? ` stroke-dasharray="${DASHES[i % DASHES.length]}"` : ''}/></svg> ${escapeHtml(step)}</li>`,

@@ -40,7 +40,8 @@ export function span(ms: number): string {
 }
 
 export function ms(value: number | null | undefined): string {
-  return value === null || value === undefined ? '–' : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
+  if (value === null || value === undefined) return '–'
+  return `${value === 0 ? '0' : value < 10 ? value.toFixed(1) : Math.round(value)} ms`
 }
 
 export function percent(value: number | null | undefined): string {
@@ -102,7 +103,7 @@ export const STYLE = `
     --ok-bg: #12361d; --bad-bg: #4a1717; --warn-bg: #3d2f00; --info-bg: #14304f; }
 }
 * { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 70rem; color: var(--fg); background: var(--bg); overflow-wrap: anywhere; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 70rem; color: var(--fg); background: var(--bg); overflow-wrap: break-word; }
 a { color: var(--info); }
 h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.05rem; margin: 0; }
@@ -121,17 +122,19 @@ h2 { font-size: 1.05rem; margin: 0; }
 .state.firing { background: var(--bad-bg); }
 .bar { display: flex; gap: 1px; align-items: flex-end; height: 1.6rem; margin: .5rem 0; }
 .cell { flex: 1 1 0; min-width: 0; height: 70%; border-radius: 1px; background: var(--none); display: inline-block; }
-.legend .cell { width: .6rem; height: .8rem; flex: none; vertical-align: middle; }
 .cell.success { background: var(--ok); }
 .cell.retried { background: var(--ok); height: 85%; opacity: .7; }
 .cell.failure { background: var(--bad); height: 100%; }
 .cell.inconclusive { background: repeating-linear-gradient(45deg, var(--warn) 0 2px, transparent 2px 4px); height: 100%; }
 .cell.aborted { background: var(--muted); height: 40%; }
 .cell.muted { background: transparent; border: 1px solid var(--muted); }
+p.legend .cell { width: .6rem; height: .8rem; vertical-align: middle; margin-left: .4rem; }
+h2, .excerpt, .incident, .head { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; font-size: .85rem; }
-.figures td, .figures th { text-align: right; font-variant-numeric: tabular-nums; }
+.figures td, .figures th { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; padding: .2rem .35rem; }
+caption { text-align: left; }
 .incident { background: var(--bad-bg); border-radius: .4rem; padding: .5rem .75rem; margin: .5rem 0; }
 .excerpt { margin: .3rem 0 0; padding: .3rem; background: var(--panel); font-size: .8rem; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 8rem; overflow: auto; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }

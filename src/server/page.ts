@@ -83,8 +83,8 @@ ${currentIncident(probe, view, now)}${pastIncidents(view, now)}
 }
 
 export function figures(probe: ProbeStatus): string {
-  return `<table class="figures"><caption class="sr">Uptime and duration of ${escapeHtml(probe.name)}</caption>
-<thead><tr><th scope="col">uptime 1 h</th><th scope="col">24 h</th><th scope="col">7 d</th><th scope="col">p50</th><th scope="col">p95</th></tr></thead>
+  return `<table class="figures"><caption class="meta">uptime, then duration over 24 h<span class="sr"> of ${escapeHtml(probe.name)}</span></caption>
+<thead><tr><th scope="col">1 h</th><th scope="col">24 h</th><th scope="col">7 d</th><th scope="col">p50</th><th scope="col">p95</th></tr></thead>
 <tbody><tr><td>${percent(probe.uptime?.['1h'])}</td><td>${percent(probe.uptime?.['24h'])}</td><td>${percent(probe.uptime?.['7d'])}</td><td>${ms(probe.p50Ms)}</td><td>${ms(probe.p95Ms)}</td></tr></tbody></table>`
 }
 
