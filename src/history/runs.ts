@@ -55,10 +55,12 @@ export class RunRing {
   #reason: Uint16Array
   #start = 0
   #length = 0
+  /** The sequence number of index 0: how many runs were ever dropped from the front. */
+  #first = 0
   readonly #steps = new Interned()
   readonly #reasons = new Interned()
-  /** Grows with every change: a cache of figures derived from the runs is valid while this holds. */
-  version = 0
+  /** Called before index 0 is dropped (capacity or age), while it can still be read: sliding figures let it go. */
+  onEvict: (() => void) | null = null
 
   constructor(capacity: number, initial = 64) {
     this.capacity = capacity
@@ -74,6 +76,11 @@ export class RunRing {
     return this.#length
   }
 
+  /** The sequence number of index 0; index i is run number `first + i` of all ever pushed. */
+  get first(): number {
+    return this.#first
+  }
+
   /** Bytes held by the columns (what BENCHMARKS.md counts). */
   get bytes(): number {
     return this.#at.byteLength + this.#duration.byteLength + this.#code.byteLength + this.#step.byteLength + this.#reason.byteLength
@@ -81,6 +88,7 @@ export class RunRing {
 
   push(run: RunRecord): void {
     if (this.#length === this.#at.length && this.#length < this.capacity) this.#grow()
+    if (this.#length === this.#at.length) this.#dropFront(1)
     const size = this.#at.length
     const slot = (this.#start + this.#length) % size
     this.#at[slot] = run.at
@@ -88,19 +96,23 @@ export class RunRing {
     this.#code[slot] = Math.max(0, OUTCOMES.indexOf(run.outcome)) | (run.muted ? MUTED : 0)
     this.#step[slot] = this.#steps.id(run.step)
     this.#reason[slot] = this.#reasons.id(run.reason)
-    if (this.#length < size) this.#length++
-    else this.#start = (this.#start + 1) % size
-    this.version++
+    this.#length++
   }
 
   /** Drops the runs that started before `cutoff` (epoch ms). */
   dropBefore(cutoff: number): void {
     let dropped = 0
     while (dropped < this.#length && this.atOf(dropped) < cutoff) dropped++
-    if (dropped === 0) return
-    this.#start = (this.#start + dropped) % this.#at.length
-    this.#length -= dropped
-    this.version++
+    if (dropped > 0) this.#dropFront(dropped)
+  }
+
+  #dropFront(count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.onEvict?.()
+      this.#start = (this.#start + 1) % this.#at.length
+      this.#length--
+      this.#first++
+    }
   }
 
   atOf(i: number): number {

@@ -26,7 +26,7 @@ import {
   retainLines,
 } from './records.ts'
 import { type RunRecord, RunRing } from './runs.ts'
-import { type RunStats, runStats } from './stats.ts'
+import { RunFigures, type RunStats } from './stats.ts'
 
 export const HISTORY_DIR = 'history'
 /**
@@ -37,8 +37,6 @@ export const HISTORY_DIR = 'history'
 export const MAX_FILE_BYTES = 16 * 1024 * 1024
 /** Runs whose per-step durations are kept in memory for the detail view's chart. */
 export const STEP_SERIES_RUNS = 120
-/** Figures derived from the runs are recomputed at most this often per probe (the page refreshes every 30 s). */
-const STATS_TTL_MS = 5_000
 
 export interface Incident {
   readonly id: string
@@ -57,7 +55,7 @@ interface ProbeHistory {
   readonly steps: StepPoint[]
   readonly incidents: Incident[]
   readonly log: AppendLog<HistoryLine>
-  stats: { key: string; value: RunStats } | null
+  readonly figures: RunFigures
 }
 
 /** What the page shows of one probe's history. */
@@ -140,6 +138,7 @@ export function createHistory(deps: HistoryDeps): History {
           step: line.s ?? null,
           reason: line.r ?? null,
         })
+        history.figures.added()
         if (line.sd) {
           history.steps.push({ at: line.at, steps: line.sd })
           if (history.steps.length > STEP_SERIES_RUNS) history.steps.shift()
@@ -184,7 +183,8 @@ export function createHistory(deps: HistoryDeps): History {
       logger: deps.logger,
       onWrite: deps.onWrite,
     })
-    const history: ProbeHistory = { runs: new RunRing(MAX_RUNS), steps: [], incidents: [], log, stats: null }
+    const runs = new RunRing(MAX_RUNS)
+    const history: ProbeHistory = { runs, steps: [], incidents: [], log, figures: new RunFigures(runs) }
     const size = await stat(log.path).then(
       (s) => s.size,
       () => 0,
@@ -245,10 +245,7 @@ export function createHistory(deps: HistoryDeps): History {
     stats(probe) {
       const history = probes.get(probe)
       if (!history) return null
-      const t = now()
-      const key = `${history.runs.version}:${Math.floor(t / STATS_TTL_MS)}`
-      if (history.stats?.key !== key) history.stats = { key, value: runStats(trimmed(history).runs, t) }
-      return history.stats.value
+      return trimmed(history).figures.stats(now())
     },
 
     view(probe, count) {

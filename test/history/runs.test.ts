@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_RUNS, retainLines, type HistoryLine, MAX_AGE_MS, MAX_INCIDENTS } from '../../src/history/records.ts'
 import { type RunRecord, RunRing } from '../../src/history/runs.ts'
-import { quantile, runStats, uptime } from '../../src/history/stats.ts'
+import { bucketOf, bucketValue, histogramQuantile, RunFigures } from '../../src/history/stats.ts'
 import type { Outcome } from '../../src/judge/judge.ts'
 
 const HOUR = 3_600_000
@@ -59,44 +59,77 @@ describe('RunRing', () => {
   })
 })
 
+function figured(runs: readonly RunRecord[], capacity = MAX_RUNS): { ring: RunRing; figures: RunFigures } {
+  const r = new RunRing(capacity, 2)
+  const figures = new RunFigures(r)
+  for (const x of runs) {
+    r.push(x)
+    figures.added()
+  }
+  return { ring: r, figures }
+}
+
 describe('uptime', () => {
   // Muted and inconclusive runs say nothing about the target; retried passed; aborted never finished.
   it.each([
-    { runs: [run(NOW - 1, 'success'), run(NOW - 2, 'failure')], expected: 0.5 },
-    { runs: [run(NOW - 1, 'retried'), run(NOW - 2, 'failure')], expected: 0.5 },
-    { runs: [run(NOW - 1, 'inconclusive'), run(NOW - 2, 'success')], expected: 1 },
-    { runs: [run(NOW - 1, 'failure', { muted: true }), run(NOW - 2, 'success')], expected: 1 },
-    { runs: [run(NOW - 1, 'aborted'), run(NOW - 2, 'failure')], expected: 0 },
+    { runs: [run(NOW - 2, 'success'), run(NOW - 1, 'failure')], expected: 0.5 },
+    { runs: [run(NOW - 2, 'retried'), run(NOW - 1, 'failure')], expected: 0.5 },
+    { runs: [run(NOW - 2, 'success'), run(NOW - 1, 'inconclusive')], expected: 1 },
+    { runs: [run(NOW - 2, 'success'), run(NOW - 1, 'failure', { muted: true })], expected: 1 },
+    { runs: [run(NOW - 2, 'failure'), run(NOW - 1, 'aborted')], expected: 0 },
     { runs: [run(NOW - 1, 'inconclusive')], expected: null },
     { runs: [], expected: null },
   ])('$expected for $runs.length runs', ({ runs, expected }) => {
-    expect(uptime(ring([...runs].sort((a, b) => a.at - b.at)), NOW, HOUR)).toBe(expected)
+    expect(figured(runs).figures.stats(NOW).uptime['1h']).toBe(expected)
   })
 
-  it('counts only the runs inside the window', () => {
-    const r = ring([run(NOW - 2 * HOUR, 'failure'), run(NOW - 30 * 60_000, 'success')])
-    expect(runStats(r, NOW).uptime).toEqual({ '1h': 1, '24h': 0.5, '7d': 0.5 })
+  it('counts only the runs inside each window, and lets them go as time passes', () => {
+    const { figures } = figured([run(NOW - 2 * HOUR, 'failure'), run(NOW - 30 * 60_000, 'success')])
+    expect(figures.stats(NOW).uptime).toEqual({ '1h': 1, '24h': 0.5, '7d': 0.5 })
+    expect(figures.stats(NOW + 23 * HOUR).uptime).toEqual({ '1h': null, '24h': 1, '7d': 0.5 })
+    expect(figures.stats(NOW + 8 * 24 * HOUR).uptime).toEqual({ '1h': null, '24h': null, '7d': null })
+  })
+
+  it('lets go of the runs the ring drops at its capacity', () => {
+    const runs = [run(NOW - 5, 'failure'), run(NOW - 4, 'failure'), run(NOW - 3), run(NOW - 2), run(NOW - 1)]
+    const { ring, figures } = figured(runs, 3)
+    expect(ring.length).toBe(3)
+    expect(figures.stats(NOW).uptime).toEqual({ '1h': 1, '24h': 1, '7d': 1 })
+    ring.dropBefore(NOW - 1)
+    expect(figures.stats(NOW).uptime['7d']).toBe(1)
   })
 })
 
-describe('quantile', () => {
+describe('p50 / p95', () => {
+  const within = (actual: number | null, expected: number) => Math.abs((actual ?? Number.NaN) - expected) / expected <= 0.01
   it.each([
-    { values: [5], q: 0.5, expected: 5 },
-    { values: [1, 2, 3, 4], q: 0.5, expected: 2 },
-    { values: [4, 3, 2, 1], q: 0.95, expected: 4 },
-    { values: Array.from({ length: 100 }, (_, i) => 100 - i), q: 0.95, expected: 95 },
-    { values: [7, 7, 7, 1, 7], q: 0.5, expected: 7 },
-  ])('nearest rank $q of $values.length values is $expected', ({ values, q, expected }) => {
-    expect(quantile(Float64Array.from(values), q)).toBe(expected)
+    { durations: [5], p50: 5, p95: 5 },
+    { durations: [1, 2, 3, 4], p50: 2, p95: 4 },
+    { durations: Array.from({ length: 100 }, (_, i) => 100 - i), p50: 50, p95: 95 },
+    { durations: [7, 7, 7, 1, 7], p50: 7, p95: 7 },
+    { durations: [0.05, 0.05, 30_000], p50: 0.1, p95: 30_000 },
+  ])('of $durations.length runs: $p50 / $p95, within 1 %', ({ durations, p50, p95 }) => {
+    const { figures } = figured(durations.map((d, i) => run(NOW - durations.length + i, 'success', { durationMs: d })))
+    const stats = figures.stats(NOW)
+    expect(within(stats.p50Ms, p50), `p50 ${stats.p50Ms}`).toBe(true)
+    expect(within(stats.p95Ms, p95), `p95 ${stats.p95Ms}`).toBe(true)
   })
 
-  it('p50/p95 leave aborted runs out', () => {
-    const r = ring([
+  it('leave aborted runs out, count failures, and cover 24 h only', () => {
+    const { figures } = figured([
+      run(NOW - 25 * HOUR, 'success', { durationMs: 5000 }),
       run(NOW - 3, 'success', { durationMs: 10 }),
       run(NOW - 2, 'aborted', { durationMs: 9000 }),
       run(NOW - 1, 'failure', { durationMs: 30 }),
     ])
-    expect(runStats(r, NOW)).toMatchObject({ p50Ms: 10, p95Ms: 30 })
+    const stats = figures.stats(NOW)
+    expect(within(stats.p50Ms, 10) && within(stats.p95Ms, 30)).toBe(true)
+    expect(figured([]).figures.stats(NOW)).toMatchObject({ p50Ms: null, p95Ms: null })
+  })
+
+  it('every bucket is within 1 % of the values in it, 0.1 ms to 10 minutes', () => {
+    for (let v = 0.1; v < 600_000; v *= 1.003) expect(Math.abs(bucketValue(bucketOf(v)) - v) / v).toBeLessThanOrEqual(0.01)
+    expect(histogramQuantile(new Uint32Array(4), 0, 0.5)).toBeNull()
   })
 })
 
