@@ -114,9 +114,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       if (judgement.outcome === 'aborted') return
       metrics.setMuted(probe.name, judgement.muted)
       if (!alerter) return
-      const before = alerter.status(probe.name)
       const { state, notifications } = await alerter.record(result, judgement)
-      trackIncident(probe.name, before, state, notifications.find((n) => n.event === 'firing')?.incidentId)
+      trackIncident(probe.name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
@@ -124,11 +123,13 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   }
 
   /** The alert state's edges are the incident's: firing opens it in the history, ok again resolves it. */
-  function trackIncident(name: string, before: AlertState | undefined, after: AlertState, id?: string): void {
+  function trackIncident(name: string, after: AlertState, id?: string): void {
     if (!history) return
     const open = history.openIncident(name)
-    if (isFiring(after) && !open) history.opened(name, id ?? incidentId(name, options.location, after.since), Date.parse(after.since))
-    else if (!isFiring(after) && (open || (before && isFiring(before)))) history.resolved(name, Date.now())
+    // A new incident while the history still holds an old one open (its resolve was never seen): that one ended.
+    if (open && (!isFiring(after) || (id !== undefined && id !== open.id))) history.resolved(name, Date.now())
+    if (isFiring(after) && (!open || (id !== undefined && id !== open.id)))
+      history.opened(name, id ?? incidentId(name, options.location, after.since), Date.parse(after.since))
   }
 
   function logRun(result: RunResult, judgement: Judgement): void {
@@ -237,7 +238,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A history lost or older than the alert state: the incident the state says is open is open.
       for (const name of next.probes.keys()) {
         const state = alerter.status(name)
-        if (state) trackIncident(name, undefined, state)
+        if (state) trackIncident(name, state)
       }
       active = next
       syncMetrics(next, null)
