@@ -14,6 +14,8 @@ export const MAX_AGE_MS = 7 * 24 * 3_600_000
 export const MAX_INCIDENTS = 50
 /** Notifications kept per incident: a reminder every few hours of a week-long incident fits. */
 export const MAX_NOTIFICATIONS = 100
+/** Runs whose per-step durations are kept, for the detail view's chart; older runs lose them at compaction. */
+export const STEP_SERIES_RUNS = 120
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped'
 
@@ -62,12 +64,27 @@ export const HISTORY_VERSION = 1
 
 /**
  * What compaction keeps, oldest first: the runs of the last 7 days, at most
- * 10,000, and every line of the last 50 incidents. Pure, so it is tested as a table.
+ * 10,000, the per-step durations of the last 120 of them only (a third of a
+ * line's bytes), and every line of the last 50 incidents. Pure, so it is
+ * tested as a table.
  */
 export function retainLines(lines: readonly HistoryLine[], now: number): HistoryLine[] {
   const runs = lines.filter((line) => line.k === 'run' && line.at >= now - MAX_AGE_MS).slice(-MAX_RUNS)
   const keptRuns = new Set(runs)
+  const charted = new Set(runs.slice(-STEP_SERIES_RUNS))
   const opened = lines.filter((line) => line.k === 'open').slice(-MAX_INCIDENTS)
   const ids = new Set(opened.map((line) => (line as { id: string }).id))
-  return lines.filter((line) => (line.k === 'run' ? keptRuns.has(line) : ids.has(line.id)))
+  const kept: HistoryLine[] = []
+  for (const line of lines) {
+    if (line.k !== 'run') {
+      if (ids.has(line.id)) kept.push(line)
+    } else if (keptRuns.has(line)) {
+      if (charted.has(line) || !line.sd) kept.push(line)
+      else {
+        const { sd: _steps, ...rest } = line
+        kept.push(rest)
+      }
+    }
+  }
+  return kept
 }

@@ -24,6 +24,7 @@ import {
   MAX_NOTIFICATIONS,
   MAX_RUNS,
   retainLines,
+  STEP_SERIES_RUNS,
 } from './records.ts'
 import { type RunRecord, RunRing } from './runs.ts'
 import { RunFigures, type RunStats } from './stats.ts'
@@ -35,8 +36,6 @@ export const HISTORY_DIR = 'history'
  * whole), and reading it could exhaust memory: it is set aside unread.
  */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024
-/** Runs whose per-step durations are kept in memory for the detail view's chart. */
-export const STEP_SERIES_RUNS = 120
 
 export interface Incident {
   readonly id: string

@@ -158,3 +158,19 @@ describe('retainLines', () => {
     expect(kept).toEqual(lines.slice(6))
   })
 })
+
+describe('retainLines: step durations', () => {
+  it('keeps the per-step durations of the last 120 runs only', () => {
+    const lines: HistoryLine[] = Array.from({ length: 130 }, (_, i) => ({
+      k: 'run',
+      at: NOW - 130 + i,
+      o: 'success',
+      d: 1,
+      sd: { read: i },
+    }))
+    const kept = retainLines(lines, NOW)
+    expect(kept).toHaveLength(130)
+    expect(kept.slice(0, 10).every((line) => line.k === 'run' && line.sd === undefined)).toBe(true)
+    expect(kept.slice(10)).toEqual(lines.slice(10))
+  })
+})
