@@ -54,8 +54,8 @@ describe.skipIf(!executable)(`status page in headless chromium${executable ? '' 
     return (await (await fetch(`${daemon.url}/api/probes/${probe}/history`)).json()) as HistoryDocument
   }
 
-  async function open(path: string, width: number): Promise<Page> {
-    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 }, colorScheme: 'light' })
+  async function open(path: string, width: number, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 }, colorScheme })
     const page = await context.newPage()
     const response = await page.goto(`${daemon.url}${path}`)
     expect(response?.status()).toBe(200)
@@ -128,6 +128,16 @@ describe.skipIf(!executable)(`status page in headless chromium${executable ? '' 
     expect(await page.locator('table.runs tbody tr').count()).toBeGreaterThan(1)
     await expect(page.locator('h1').innerText()).resolves.toMatch(/^checkout\s+firing$/)
     await shoot(page, 'status-detail-1280.png')
+  })
+
+  it('follows prefers-color-scheme: dark', async () => {
+    const colours = async (scheme: 'light' | 'dark') =>
+      (await open('/', 1280, scheme)).evaluate(() => {
+        const style = getComputedStyle(document.body)
+        return { background: style.backgroundColor, text: style.color }
+      })
+    expect(await colours('light')).toEqual({ background: 'rgb(255, 255, 255)', text: 'rgb(26, 26, 26)' })
+    expect(await colours('dark')).toEqual({ background: 'rgb(20, 20, 20)', text: 'rgb(232, 232, 232)' })
   })
 
   async function shoot(page: Page, name: string): Promise<void> {
