@@ -4,6 +4,7 @@
  * probe, a target or a channel wrote passes `escapeHtml` on its way in.
  */
 import type { RunRecord } from '../history/runs.ts'
+import type { Outcome } from '../judge/judge.ts'
 import type { Incident } from '../history/store.ts'
 
 /** No script and no external asset may run, even if escaping ever failed. */
@@ -89,10 +90,10 @@ export function outcomeWords(run: RunRecord): string {
 }
 
 /**
- * One cell per run, oldest left. The colour is never the only signal: a
- * failure is a full-height cell, a pass a shorter one, inconclusive striped,
- * muted hollow; the bar's label counts them in words and every cell's
- * tooltip says what it was.
+ * One cell per run, oldest left (an `<i>` whose class is its outcome, see
+ * CELL_CLASS). The colour is never the only signal: a failure is a
+ * full-height cell, a pass a shorter one, inconclusive striped, muted hollow;
+ * the bar's label counts them in words and every cell's tooltip says what it was.
  */
 export function bar(runs: readonly RunRecord[], now: number, slots: number): string {
   const counts = new Map<string, number>()
@@ -101,15 +102,28 @@ export function bar(runs: readonly RunRecord[], now: number, slots: number): str
   for (const run of runs) {
     const words = outcomeWords(run)
     counts.set(words, (counts.get(words) ?? 0) + 1)
-    const reason = run.step === null ? '' : ` · ${escapeHtml(run.step)}: ${escapeHtml(run.reason ?? 'failed')}`
-    cells += `<span class="cell ${run.outcome}${run.muted ? ' muted' : ''}" data-outcome="${run.outcome}" title="${isoTime(run.at)} · ${words} · ${ms(run.durationMs)}${reason}"></span>`
+    const reason = run.step === null ? '' : `, ${escapeHtml(run.step)}: ${escapeHtml(run.reason ?? 'failed')}`
+    cells += `<i class="${CELL_CLASS[run.outcome]}${run.muted ? ' m' : ''}" title="${isoTime(run.at).slice(0, 19)}Z, ${words}, ${ms(run.durationMs)}${reason}"></i>`
   }
   const label =
     runs.length === 0 ? 'No runs yet' : `Last ${runs.length} runs: ${[...counts].map(([words, n]) => `${n} ${words}`).join(', ')}`
   return `<div class="bar" role="img" aria-label="${escapeHtml(label)}">${EMPTY_CELL.repeat(Math.max(0, slots - runs.length))}${cells}</div>`
 }
 
-const EMPTY_CELL = '<span class="cell none"></span>'
+/** A slot with no run yet. */
+const EMPTY_CELL = '<i></i>'
+
+/**
+ * One letter per outcome: a 1,000-probe page has 60,000 cells, and every
+ * byte of one is 60 kB of page (BENCHMARKS.md "Run history").
+ */
+export const CELL_CLASS: Readonly<Record<Outcome, string>> = {
+  success: 's',
+  failure: 'f',
+  retried: 'r',
+  inconclusive: 'n',
+  aborted: 'a',
+}
 
 /** Who was told of an incident, in words: `oncall (sent), hook (failed)`. */
 export function notified(incident: Incident): string {
@@ -118,7 +132,7 @@ export function notified(incident: Incident): string {
   return latest.size === 0 ? 'nobody' : escapeHtml([...latest.values()].join(', '))
 }
 
-export const LEGEND = `<p class="legend meta" aria-hidden="true"><span class="cell success"></span> passed <span class="cell retried"></span> passed after retry <span class="cell failure"></span> failed <span class="cell inconclusive"></span> inconclusive <span class="cell success muted"></span> muted</p>`
+export const LEGEND = `<p class="legend meta" aria-hidden="true"><i class="s"></i> passed <i class="r"></i> passed after retry <i class="f"></i> failed <i class="n"></i> inconclusive <i class="s m"></i> muted</p>`
 
 export const STYLE = `
 :root { color-scheme: light dark; --fg: #1a1a1a; --bg: #fff; --muted: #595959; --line: #ddd; --panel: #f5f5f5;
@@ -148,14 +162,14 @@ h2 { font-size: 1.05rem; margin: 0; }
 .state.failing { background: var(--warn-bg); }
 .state.firing { background: var(--bad-bg); }
 .bar { display: flex; gap: 1px; align-items: flex-end; height: 1.6rem; margin: .5rem 0; }
-.cell { flex: 1 1 0; min-width: 0; height: 70%; border-radius: 1px; background: var(--none); display: inline-block; }
-.cell.success { background: var(--ok); }
-.cell.retried { background: var(--ok); height: 85%; opacity: .7; }
-.cell.failure { background: var(--bad); height: 100%; }
-.cell.inconclusive { background: repeating-linear-gradient(45deg, var(--warn) 0 2px, transparent 2px 4px); height: 100%; }
-.cell.aborted { background: var(--muted); height: 40%; }
-.cell.muted { background: transparent; border: 1px solid var(--muted); }
-p.legend .cell { width: .6rem; height: .8rem; vertical-align: middle; margin-left: .4rem; }
+.bar i, .legend i { flex: 1 1 0; min-width: 0; height: 70%; border-radius: 1px; background: var(--none); display: inline-block; }
+.bar i.s, .legend i.s { background: var(--ok); }
+.bar i.r, .legend i.r { background: var(--ok); height: 85%; opacity: .7; }
+.bar i.f, .legend i.f { background: var(--bad); height: 100%; }
+.bar i.n, .legend i.n { background: repeating-linear-gradient(45deg, var(--warn) 0 2px, transparent 2px 4px); height: 100%; }
+.bar i.a, .legend i.a { background: var(--muted); height: 40%; }
+.bar i.m, .legend i.m { background: transparent; border: 1px solid var(--muted); }
+p.legend i { width: .6rem; height: .8rem; vertical-align: middle; margin-left: .4rem; }
 h2, .excerpt, .incident, .head { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }

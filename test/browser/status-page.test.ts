@@ -10,6 +10,8 @@ import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { HistoryDocument } from '../../src/history/store.ts'
+import type { Outcome } from '../../src/judge/judge.ts'
+import { CELL_CLASS } from '../../src/server/page-parts.ts'
 import { Cleanups, type InProcess, probeFile, startRuntime, waitFor, writeConfig } from '../daemon/harness.ts'
 import { startTarget } from '../daemon/sinks.ts'
 
@@ -66,9 +68,9 @@ describe.skipIf(!executable)(`status page in headless chromium${executable ? '' 
   async function cells(page: Page, probe: string): Promise<{ outcome: string; at: string }[]> {
     return page.evaluate((name) => {
       const section = document.querySelector(`section[aria-labelledby="p-${name}"]`)
-      return [...(section?.querySelectorAll('.bar .cell[data-outcome]') ?? [])].map((cell) => ({
-        outcome: cell.getAttribute('data-outcome') ?? '',
-        at: (cell.getAttribute('title') ?? '').split(' ')[0] ?? '',
+      return [...(section?.querySelectorAll('.bar i[class]') ?? [])].map((cell) => ({
+        outcome: cell.className,
+        at: (cell.getAttribute('title') ?? '').split(',')[0] ?? '',
       }))
     }, probe)
   }
@@ -91,14 +93,16 @@ describe.skipIf(!executable)(`status page in headless chromium${executable ? '' 
     // The page was rendered between the two reads: its cells are the newest runs of that moment, in order.
     expect(failing.length).toBeGreaterThanOrEqual(Math.min(60, before.runs.length))
     expect(failing.length).toBeLessThanOrEqual(Math.min(60, after.runs.length))
-    const shown = after.runs.filter((run) => run.at <= failing.at(-1)!.at).slice(-failing.length)
-    expect(failing).toEqual(shown.map((run) => ({ outcome: run.outcome, at: run.at })))
-    expect(failing.every((cell) => cell.outcome === 'failure')).toBe(true)
+    // A cell's class is its outcome's letter (CELL_CLASS), its tooltip starts with the run's time to the second.
+    const second = (iso: string) => `${iso.slice(0, 19)}Z`
+    const shown = after.runs.filter((run) => second(run.at) <= failing.at(-1)!.at).slice(-failing.length)
+    expect(failing).toEqual(shown.map((run) => ({ outcome: CELL_CLASS[run.outcome as Outcome], at: second(run.at) })))
+    expect(failing.every((cell) => cell.outcome === 'f')).toBe(true)
     const passing = await cells(page, 'homepage')
     expect(passing.length).toBeGreaterThan(0)
-    expect(passing.every((cell) => cell.outcome === 'success')).toBe(true)
+    expect(passing.every((cell) => cell.outcome === 's')).toBe(true)
     // 60 slots per bar, padded on the left while fewer runs exist.
-    expect(await page.locator('section[aria-labelledby="p-checkout"] .bar .cell').count()).toBe(60)
+    expect(await page.locator('section[aria-labelledby="p-checkout"] .bar i').count()).toBe(60)
     await expect(page.locator('section[aria-labelledby="p-checkout"] .incident').innerText()).resolves.toMatch(
       /Incident open since .* ago[\s\S]*check: expected status 200, got 503[\s\S]*failed step check/,
     )

@@ -79,12 +79,12 @@ describe('status page', () => {
       history: { view: () => view(), document: () => null },
     })
     expectInert(html)
-    const cells = [...html.matchAll(/<span class="cell ([a-z ]+)" data-outcome="([a-z]+)" title="([^"]*)"/g)]
-    expect(cells.map((c) => c[2])).toEqual(['success', 'failure', 'retried', 'inconclusive', 'failure'])
-    expect(cells[0]?.[1]).toBe('success muted')
-    expect(cells[1]?.[3]).toContain('2026-01-01T00:56:00.000Z · failed · 11 ms · &#60;script')
+    const bar = /<div class="bar"[^>]*>(.*?)<\/div>/.exec(html)?.[1] ?? ''
+    const cells = [...bar.matchAll(/<i class="([a-z ]+)" title="([^"]*)"><\/i>/g)]
+    expect(cells.map((c) => c[1])).toEqual(['s m', 'f', 'r', 'n', 'f'])
+    expect(cells[1]?.[2]).toContain('2026-01-01T00:56:00Z, failed, 11 ms, &#60;script')
     // Padding up to 60 cells, and a text alternative that does not rely on colour.
-    expect(html.match(/class="cell none"/g)).toHaveLength(55)
+    expect(bar.match(/<i><\/i>/g)).toHaveLength(55)
     expect(html).toContain('aria-label="Last 5 runs: 1 passed, muted, 2 failed, 1 passed after a retry, 1 inconclusive (network down)"')
     expect(html).toContain('Incident open since <time datetime="2026-01-01T00:57:00.000Z"')
   })
