@@ -180,6 +180,6 @@ caption { text-align: left; }
 .excerpt { margin: .3rem 0 0; padding: .3rem; background: var(--panel); font-size: .8rem; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 8rem; overflow: auto; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 details summary { cursor: pointer; }
-svg { display: block; width: 100%; height: auto; }
+svg { display: block; width: 100%; max-width: 44rem; height: auto; }
 .scroll { overflow-x: auto; }
 `
