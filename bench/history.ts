@@ -107,7 +107,8 @@ export async function measureHistory(probes: number, runs: number): Promise<Hist
     gc()
     const before = process.memoryUsage()
     const history = createHistory({ stateDir, logger: silentLogger(), now: () => clock })
-    await history.configure(names)
+    history.configure(names)
+    await history.whenLoaded()
     const cpu = process.cpuUsage()
     const t0 = performance.now()
     for (let i = 0; i < runs; i++) {
@@ -162,7 +163,8 @@ export async function measureHistory(probes: number, runs: number): Promise<Hist
     const beforeLoad = process.memoryUsage()
     const t1 = performance.now()
     const reloaded = createHistory({ stateDir, logger: silentLogger(), now: () => clock })
-    await reloaded.configure(names)
+    reloaded.configure(names)
+    await reloaded.whenLoaded()
     const loadSeconds = (performance.now() - t1) / 1000
     gc()
     const loaded = process.memoryUsage()

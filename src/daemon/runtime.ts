@@ -77,7 +77,13 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
 
   async function load(): Promise<{ ok: true; config: LoadedConfig } | { ok: false; diagnostics: Diagnostic[] }> {
     try {
-      return await loadConfig({ probePaths: options.probes, alertingPath: options.alerting, env: deps.env, cwd: deps.cwd, secretsDir: options.secretsDir })
+      return await loadConfig({
+        probePaths: options.probes,
+        alertingPath: options.alerting,
+        env: deps.env,
+        cwd: deps.cwd,
+        secretsDir: options.secretsDir,
+      })
     } catch (error) {
       // The loader turns every file problem into a diagnostic; a throw is a bug, but it must still
       // refuse the reload (and say so in probe_config_last_reload_successful), not crash or pass.
@@ -234,12 +240,14 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         logger.warn({ stateDir: options.stateDir, reason: warning }, 'alert state could not be restored; starting fresh')
       await alerter.configure(alertProbes(next))
       history = createHistory({ stateDir: options.stateDir, logger: logger.child({ component: 'history' }) })
-      await history.configure([...next.probes.keys()])
-      // A history lost or older than the alert state: the incident the state says is open is open.
-      for (const name of next.probes.keys()) {
-        const state = alerter.status(name)
-        if (state) trackIncident(name, state)
-      }
+      history.configure([...next.probes.keys()])
+      // Once read: a history lost or older than the alert state, the incident the state says is open is open.
+      void history.whenLoaded().then(() => {
+        for (const name of active?.probes.keys() ?? []) {
+          const state = alerter?.status(name)
+          if (state) trackIncident(name, state)
+        }
+      })
       active = next
       syncMetrics(next, null)
       metrics.setConfig(next.config.sha256, true)
@@ -279,7 +287,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A kept channel is the same object: the alerter neither resumes it nor re-posts its alerts.
       alerter.setChannels(next.channels.channels, next.channels.identities)
       await alerter.configure(alertProbes(next))
-      await history?.configure([...next.probes.keys()])
+      history?.configure([...next.probes.keys()])
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
@@ -296,6 +304,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
       }
+      // What is read by now is flushed; a read still going has nothing of its own to write.
       await history?.flush()
       if (active) await closeChannels(active.channels)
       await server?.close()

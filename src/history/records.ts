@@ -42,23 +42,48 @@ export type HistoryLine =
       readonly at: number
     }
 
-const Time = z.number().finite()
+const OUTCOME_SET: ReadonlySet<unknown> = new Set(OUTCOMES)
+const RESULTS: ReadonlySet<unknown> = new Set(['sent', 'failed', 'dropped'])
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
 
-export const HistoryLineSchema = z.discriminatedUnion('k', [
-  z.object({
-    k: z.literal('run'),
-    at: Time,
-    o: z.enum(OUTCOMES as [Outcome, ...Outcome[]]),
-    m: z.literal(true).optional(),
-    d: z.number().finite().nonnegative(),
-    s: z.string().optional(),
-    r: z.string().optional(),
-    sd: z.record(z.string(), z.number().finite()).optional(),
-  }),
-  z.object({ k: z.literal('open'), id: z.string(), at: Time }),
-  z.object({ k: z.literal('close'), id: z.string(), at: Time }),
-  z.object({ k: z.literal('note'), id: z.string(), ch: z.string(), ev: z.string(), res: z.enum(['sent', 'failed', 'dropped']), at: Time }),
-]) satisfies z.ZodType<HistoryLine>
+/**
+ * Whether a decoded line is a HistoryLine. Hand-written rather than a zod
+ * object: a restart reads up to 20 million lines (1,000 probes), and zod's
+ * parse was most of the measured load time (BENCHMARKS.md "Run history").
+ */
+export function isHistoryLine(value: unknown): value is HistoryLine {
+  if (typeof value !== 'object' || value === null) return false
+  const line = value as Record<string, unknown>
+  if (!finite(line.at)) return false
+  switch (line.k) {
+    case 'run':
+      return (
+        OUTCOME_SET.has(line.o) &&
+        (line.m === undefined || line.m === true) &&
+        finite(line.d) &&
+        line.d >= 0 &&
+        optionalString(line.s) &&
+        optionalString(line.r) &&
+        (line.sd === undefined || stepDurations(line.sd))
+      )
+    case 'open':
+    case 'close':
+      return typeof line.id === 'string'
+    case 'note':
+      return typeof line.id === 'string' && typeof line.ch === 'string' && typeof line.ev === 'string' && RESULTS.has(line.res)
+    default:
+      return false
+  }
+}
+
+function stepDurations(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  for (const duration of Object.values(value)) if (!finite(duration)) return false
+  return true
+}
+
+export const HistoryLineSchema: z.ZodType<HistoryLine> = z.custom<HistoryLine>(isHistoryLine, 'not a run, open, close or note line')
 
 export const HISTORY_VERSION = 1
 

@@ -55,6 +55,9 @@ interface ProbeHistory {
   readonly incidents: Incident[]
   readonly log: AppendLog<HistoryLine>
   readonly figures: RunFigures
+  /** False while its file is read; what happens meanwhile waits in `backlog` (bounded), then follows what was read. */
+  loaded: boolean
+  backlog: HistoryLine[]
 }
 
 /** What the page shows of one probe's history. */
@@ -103,8 +106,13 @@ export interface HistoryDeps {
 }
 
 export interface History {
-  /** On start and reload: loads the logs of probes not yet held, forgets the removed ones (their files stay). */
-  configure(names: readonly string[]): Promise<void>
+  /**
+   * On start and reload: starts reading the logs of probes not yet held (in
+   * the background, see `whenLoaded`), forgets the removed ones (their files stay).
+   */
+  configure(names: readonly string[]): void
+  /** Resolves once every log asked for so far is read. */
+  whenLoaded(): Promise<void>
   recordRun(result: RunResult, judgement: Judgement): void
   opened(probe: string, id: string, at: number): void
   /** Resolves the probe's open incident, if any. */
@@ -165,11 +173,15 @@ export function createHistory(deps: HistoryDeps): History {
   function write(probe: string, line: HistoryLine): void {
     const history = probes.get(probe)
     if (!history) return
+    if (!history.loaded) {
+      if (history.backlog.length < MAX_RUNS) history.backlog.push(line)
+      return
+    }
     apply(history, line)
     history.log.append(line)
   }
 
-  async function load(name: string): Promise<ProbeHistory> {
+  function blank(name: string): ProbeHistory {
     const log = createLog<HistoryLine>(dir, {
       name: `${name}.log`,
       label: 'run history',
@@ -183,7 +195,11 @@ export function createHistory(deps: HistoryDeps): History {
       onWrite: deps.onWrite,
     })
     const runs = new RunRing(MAX_RUNS)
-    const history: ProbeHistory = { runs, steps: [], incidents: [], log, figures: new RunFigures(runs) }
+    return { runs, steps: [], incidents: [], log, figures: new RunFigures(runs), loaded: false, backlog: [] }
+  }
+
+  async function fill(name: string, history: ProbeHistory): Promise<void> {
+    const { log } = history
     const size = await stat(log.path).then(
       (s) => s.size,
       () => 0,
@@ -195,7 +211,28 @@ export function createHistory(deps: HistoryDeps): History {
     const { records, warnings } = await log.load()
     for (const warning of warnings) deps.logger.warn({ probe: name, reason: warning }, 'run history could not be fully restored')
     for (const line of retainLines(records, now())) apply(history, line)
-    return history
+    history.loaded = true
+    for (const line of history.backlog.splice(0)) {
+      apply(history, line)
+      log.append(line)
+    }
+  }
+
+  /**
+   * Files are read one after another, behind the daemon's start: 1,000
+   * probes' history takes tens of seconds to read (BENCHMARKS.md), and the
+   * probes must not wait for their past to begin running.
+   */
+  let loading: Promise<void> = Promise.resolve()
+  function queueLoad(name: string, history: ProbeHistory): void {
+    loading = loading.then(async () => {
+      if (probes.get(name) !== history) return // removed (or replaced) before its turn
+      await fill(name, history).catch((error: unknown) => {
+        deps.logger.error({ err: error, probe: name }, 'run history could not be read; starting empty')
+        history.loaded = true
+      })
+      await new Promise((resolve) => setImmediate(resolve))
+    })
   }
 
   function trimmed(history: ProbeHistory): ProbeHistory {
@@ -204,11 +241,18 @@ export function createHistory(deps: HistoryDeps): History {
   }
 
   return {
-    async configure(names) {
+    configure(names) {
       const wanted = new Set(names)
       for (const name of probes.keys()) if (!wanted.has(name)) probes.delete(name)
-      for (const name of names) if (!probes.has(name)) probes.set(name, await load(name))
+      for (const name of names) {
+        if (probes.has(name)) continue
+        const history = blank(name)
+        probes.set(name, history)
+        queueLoad(name, history)
+      }
     },
+
+    whenLoaded: () => loading,
 
     recordRun(result, judgement) {
       const at = Date.parse(result.startedAt)

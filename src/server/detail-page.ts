@@ -42,7 +42,7 @@ export function renderDetailPage(probe: ProbeStatus, view: HistoryView, options:
 ${probe.description === undefined ? '' : `<p class="meta">${escapeHtml(probe.description)}</p>`}
 <p class="meta">${escapeHtml(probe.schedule)} · ${probe.consecutiveFailures} failed in a row</p>
 <main>
-${bar(runs.slice(-BAR_RUNS), now, BAR_RUNS)}
+${bar(runs.slice(-BAR_RUNS), BAR_RUNS)}
 ${figures(probe)}
 ${currentIncident(probe, view, now)}
 <h2>Step durations</h2>

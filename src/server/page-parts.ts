@@ -95,7 +95,7 @@ export function outcomeWords(run: RunRecord): string {
  * full-height cell, a pass a shorter one, inconclusive striped, muted hollow;
  * the bar's label counts them in words and every cell's tooltip says what it was.
  */
-export function bar(runs: readonly RunRecord[], now: number, slots: number): string {
+export function bar(runs: readonly RunRecord[], slots: number): string {
   const counts = new Map<string, number>()
   let cells = ''
   // The hot loop of a 1,000-probe page (60,000 cells): plain concatenation, escaping only what a target or a file wrote.

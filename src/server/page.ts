@@ -76,7 +76,7 @@ function section(probe: ProbeStatus, view: HistoryView | null, now: number): str
   return `<section class="probe ${probe.alert.state}" aria-labelledby="${escapeHtml(id)}">
 <div class="head"><h2 id="${escapeHtml(id)}"><a href="probes/${encodeURIComponent(probe.name)}">${escapeHtml(probe.name)}</a></h2>
 <span class="state ${probe.alert.state}">${probe.alert.state}</span><span class="meta">${probe.consecutiveFailures} failed in a row${since} · ${escapeHtml(probe.schedule)} · ${lastText}</span></div>
-${description}${bar(view?.recent ?? [], now, BAR_RUNS)}
+${description}${bar(view?.recent ?? [], BAR_RUNS)}
 ${figures(probe)}
 ${currentIncident(probe, view, now)}${pastIncidents(view, now)}
 </section>`

@@ -37,6 +37,7 @@ describe('run and incident history', () => {
       (await history(first.url, 'orders')).incidents[0]?.notifications.some((n) => n.event === 'resolved' && n.result === 'sent'),
     )
     const doc = await history(first.url, 'orders')
+    const firstRuns = doc.runs.length
     expect(doc.version).toBe(1)
     expect(doc.runs.slice(0, 2).map((r) => [r.outcome, r.step, r.reason])).toEqual([
       ['failure', 'check', 'status'],
@@ -58,7 +59,11 @@ describe('run and incident history', () => {
     await first.stop()
 
     const second = await startRuntime(cleanups, config)
-    const after = await history(second.url, 'orders')
+    // The history is read behind the start: the probe runs meanwhile, its new runs follow the old ones.
+    const after = await waitFor('the history to be read back', async () => {
+      const doc = await history(second.url, 'orders')
+      return doc.runs.length >= firstRuns ? doc : null
+    })
     expect(after.runs.slice(0, doc.runs.length)).toEqual(doc.runs)
     expect(after.incidents).toEqual(doc.incidents)
     const detail = await fetch(`${second.url}/probes/orders`)

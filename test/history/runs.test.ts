@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_RUNS, retainLines, type HistoryLine, MAX_AGE_MS, MAX_INCIDENTS } from '../../src/history/records.ts'
+import { type HistoryLine, isHistoryLine, MAX_AGE_MS, MAX_INCIDENTS, MAX_RUNS, retainLines } from '../../src/history/records.ts'
 import { type RunRecord, RunRing } from '../../src/history/runs.ts'
 import { bucketOf, bucketValue, histogramQuantile, RunFigures } from '../../src/history/stats.ts'
 import type { Outcome } from '../../src/judge/judge.ts'
@@ -172,5 +172,27 @@ describe('retainLines: step durations', () => {
     expect(kept).toHaveLength(130)
     expect(kept.slice(0, 10).every((line) => line.k === 'run' && line.sd === undefined)).toBe(true)
     expect(kept.slice(10)).toEqual(lines.slice(10))
+  })
+})
+
+describe('isHistoryLine', () => {
+  it.each([
+    [{ k: 'run', at: 1, o: 'success', d: 2 }, true],
+    [{ k: 'run', at: 1, o: 'failure', m: true, d: 2, s: 'read', r: 'status', sd: { read: 2 } }, true],
+    [{ k: 'open', id: 'x', at: 1 }, true],
+    [{ k: 'close', id: 'x', at: 1 }, true],
+    [{ k: 'note', id: 'x', ch: 'hook', ev: 'firing', res: 'sent', at: 1 }, true],
+    [{ k: 'run', at: 1, o: 'great', d: 2 }, false],
+    [{ k: 'run', at: 1, o: 'success', d: -1 }, false],
+    [{ k: 'run', at: 1, o: 'success', d: 2, m: false }, false],
+    [{ k: 'run', at: 1, o: 'success', d: 2, sd: { read: 'fast' } }, false],
+    [{ k: 'run', at: Number.NaN, o: 'success', d: 2 }, false],
+    [{ k: 'note', id: 'x', ch: 'hook', ev: 'firing', res: 'maybe', at: 1 }, false],
+    [{ k: 'open', at: 1 }, false],
+    [{ k: 'other', at: 1 }, false],
+    [null, false],
+    ['run', false],
+  ])('%j → %s', (line, expected) => {
+    expect(isHistoryLine(line)).toBe(expected)
   })
 })

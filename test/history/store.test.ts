@@ -23,7 +23,8 @@ afterEach(() => rm(dir, { recursive: true, force: true }))
 async function open(names = ['items-crud']): Promise<History> {
   const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(line) })
   const history = createHistory({ stateDir: dir, logger, now: () => clock })
-  await history.configure(names)
+  history.configure(names)
+  await history.whenLoaded()
   return history
 }
 
@@ -34,6 +35,20 @@ const plain: Judgement = { outcome: 'success', muted: false }
 const file = () => join(dir, HISTORY_DIR, 'items-crud.log')
 
 describe('history store', () => {
+  it('records what happens while its file is still being read, after what the file held', async () => {
+    const first = await open()
+    first.recordRun(passed(1), plain)
+    await first.flush()
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(line) })
+    const second = createHistory({ stateDir: dir, logger, now: () => clock })
+    second.configure(['items-crud'])
+    second.recordRun(passed(2), plain)
+    await second.whenLoaded()
+    expect(second.document('items-crud', {})?.runs.map((r) => r.at)).toEqual([at(1), at(2)])
+    await second.flush()
+    expect((await open()).document('items-crud', {})?.runs.map((r) => r.at)).toEqual([at(1), at(2)])
+  })
+
   it('a restart keeps the runs, the incidents and who was notified', async () => {
     const first = await open()
     first.recordRun(passed(1), plain)
@@ -127,9 +142,10 @@ describe('history store', () => {
     const history = await open(['items-crud', 'other'])
     history.recordRun(passed(1), plain)
     await history.flush()
-    await history.configure(['other'])
+    history.configure(['other'])
     expect(history.document('items-crud', {})).toBeNull()
-    await history.configure(['other', 'items-crud'])
+    history.configure(['other', 'items-crud'])
+    await history.whenLoaded()
     expect(history.document('items-crud', {})?.runs).toHaveLength(1)
   })
 
