@@ -4,7 +4,9 @@
  * restart on the same state dir keeps all of it.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { HistoryDocument } from '../../src/history/store.ts'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { HISTORY_DIR, type HistoryDocument } from '../../src/history/store.ts'
 import { apiProbe, Cleanups, probeFile, startRuntime, waitFor, writeConfig } from './harness.ts'
 import { startTarget, startWebhookSink } from './sinks.ts'
 
@@ -72,6 +74,22 @@ describe('run and incident history', () => {
     const html = await detail.text()
     expect(html).toContain('<svg viewBox=')
     expect(html).toContain('hook: resolved sent')
+  })
+
+  it('a history lost while an incident is open: the restart opens it again from the alert state', async () => {
+    const target = await startTarget('fail')
+    cleanups.defer(() => target.close())
+    const config = await writeConfig(cleanups, {
+      probes: [probeFile({ name: 'orders', target: target.url, interval: '1s' })],
+      alerting: { defaults: { failureThreshold: 2 } },
+    })
+    const first = await startRuntime(cleanups, config)
+    const opened = await waitFor('the incident to open', async () => (await history(first.url, 'orders')).incidents[0])
+    await first.stop()
+    await rm(join(config.stateDir, HISTORY_DIR), { recursive: true })
+    const second = await startRuntime(cleanups, config)
+    const again = await waitFor('the incident in the new history', async () => (await history(second.url, 'orders')).incidents[0])
+    expect(again).toMatchObject({ id: opened.id, openedAt: opened.openedAt, resolvedAt: null })
   })
 
   it('an unknown probe is 404, a bad query 400 with the reason as JSON', async () => {
