@@ -185,11 +185,12 @@ h2 { font-size: 1.05rem; margin: 0; }
 .bar i.n, .legend i.n { background: repeating-linear-gradient(45deg, var(--warn) 0 2px, transparent 2px 4px); height: 100%; }
 .bar i.a, .legend i.a { background: var(--muted); height: 40%; }
 .bar i.m, .legend i.m { background: transparent; border: 1px solid var(--muted); }
-p.legend i { width: .6rem; height: .8rem; vertical-align: middle; margin-left: .4rem; }
+p.legend i[class] { width: .6rem; height: .8rem; vertical-align: middle; margin-left: .4rem; }
 h2, .excerpt, .incident, .head { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; font-size: .85rem; }
+.figures { max-width: 36rem; }
 .figures td, .figures th { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; padding: .2rem .35rem; }
 caption { text-align: left; }
 .incident { background: var(--bad-bg); border-radius: .4rem; padding: .5rem .75rem; margin: .5rem 0; }
