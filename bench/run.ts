@@ -3,6 +3,9 @@
  * floor node:http client and Prometheus blackbox_exporter against one local
  * target, prints the results as Markdown and (full run only) writes them to
  * BENCHMARKS.md. Every child is ended by pid; every loop is bounded.
+ * `npm run bench -- --history` measures only the run history (bench/history.ts,
+ * in a child with `--expose-gc`) and prints its table for BENCHMARKS.md
+ * "Run history", a section written by hand that a full run keeps.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -12,7 +15,7 @@ import { measureBlackbox } from './blackbox.ts'
 import { type CapacityRow, measureCapacity } from './capacity.ts'
 import { measureCpu, probesFor } from './cpu.ts'
 import { measureLoad } from './load.ts'
-import { killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
+import { finish, killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
 import { renderReport } from './report.ts'
 import type { BenchPlan, BenchResults } from './results.ts'
 
@@ -67,7 +70,15 @@ function progress(text: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, history: { type: 'boolean', default: false } } })
+  if (values.history) {
+    progress('run history: 1,000 probes × 10,000 runs (a few minutes)')
+    const child = start(NODE, ['--expose-gc', path.join(ROOT, 'bench', 'history.ts')])
+    const code = await finish(child, 1_800_000, 'the run history bench')
+    if (code !== 0) throw new Error(`the run history bench exited with ${code}: ${child.stderr().slice(-2_000)}`)
+    process.stdout.write(child.stdout())
+    return
+  }
   const plan = values.quick ? QUICK : FULL
   const startedAt = new Date()
   const fast = await startTarget(0)

@@ -28,8 +28,11 @@ export interface AlerterDeps {
   readonly logger: Logger
   readonly now?: () => Date
   readonly random?: () => number
-  /** Each delivered notification, each failed attempt and each notification given up, per channel: feeds `probe_notifications_total`. */
-  readonly onNotification?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
+  /**
+   * Each delivered notification, each failed attempt and each notification given up, per channel:
+   * feeds `probe_notifications_total` and the incident's history (who was told).
+   */
+  readonly onNotification?: (channel: string, event: NotificationEvent, result: DeliveryResult, notification: Notification) => void
   /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
   readonly onPending?: (pending: ReadonlyMap<string, number>) => void
   /** Backoff and give-up bounds; the defaults suit production (tests shorten them). */

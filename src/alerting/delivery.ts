@@ -42,7 +42,7 @@ export interface DeliveryDeps {
   /** Called whenever the outbox changed; the caller writes it (coalesced) to the state file. */
   readonly persist: () => void
   /** Each delivered notification ('sent'), each failed attempt ('failed') and each entry given up ('dropped'): `probe_notifications_total`. */
-  readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult) => void
+  readonly onResult?: (channel: string, event: NotificationEvent, result: DeliveryResult, notification: Notification) => void
   /** An entry was given up; the caller may need to undo what it assumed delivered. */
   readonly onDrop?: (entry: OutboxEntry, reason: string) => void
   /** The number of undelivered notifications per channel, after every change of the outbox: feeds `probe_notifications_pending`. */
@@ -179,13 +179,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     if (settled.kind === 'sent') {
       if (lastError.delete(channel)) logger.info({ channel }, 'notification delivery recovered')
       logger.debug({ channel, probe: notification.probe, event: notification.event, id: notification.id }, 'notification sent')
-      deps.onResult?.(channel, notification.event, 'sent')
+      deps.onResult?.(channel, notification.event, 'sent', notification)
       persist()
       return
     }
     // Every failed attempt counts, as Alertmanager's notifications_failed_total does: a channel
     // that is down shows in the metrics within minutes, not when the entry is given up.
-    deps.onResult?.(channel, notification.event, 'failed')
+    deps.onResult?.(channel, notification.event, 'failed', notification)
     if (settled.kind === 'dropped') {
       dropped(key, settled.entry, settled.reason, settled.attempts)
       return
@@ -210,7 +210,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       { channel: entry.channel, probe: notification.probe, event: notification.event, id: notification.id, attempts, reason },
       'notification dropped',
     )
-    deps.onResult?.(entry.channel, notification.event, 'dropped')
+    deps.onResult?.(entry.channel, notification.event, 'dropped', notification)
     deps.onDrop?.(entry, reason)
     persist()
   }

@@ -5,11 +5,13 @@
  */
 import { type Alerter, type AlertProbe, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
-import { consecutiveFailures, isFiring } from '../alerting/state.ts'
+import { incidentId } from '../alerting/notify.ts'
+import { type AlertState, consecutiveFailures, isFiring } from '../alerting/state.ts'
 import path from 'node:path'
 import { createJournal } from '../cleanup/journal.ts'
 import { type CleanupQueue, type CleanupRetryPolicy, createCleanupQueue } from '../cleanup/queue.ts'
 import { createSweeper, type Sweeper } from '../cleanup/sweeper.ts'
+import { createHistory, type History } from '../history/store.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import type { DaemonOptions } from './options.ts'
 import { type Diagnostic, formatDiagnostic, type LoadedConfig, loadConfig } from '../loader/load.ts'
@@ -91,6 +93,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   let lock: LockResult | null = null
   let cleanups: CleanupQueue | null = null
   let sweeper: Sweeper | null = null
+  let history: History | null = null
   let ready = false
   /** The last write of the state file failed, with this cause: shown on `/readyz` until a write succeeds. */
   let stateWriteError: string | null = null
@@ -144,6 +147,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A reload removed the probe while it ran: it is retired, its result belongs nowhere.
       if (!active?.probes.has(probe.name)) return
       lastResults.set(probe.name, { result, judgement })
+      history?.recordRun(result, judgement)
       metrics.recordRun(result, judgement.outcome)
       logRun(result, judgement)
       // A run cut short by shutdown says nothing, muted or not: it leaves every gauge as it was.
@@ -151,7 +155,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       if (judgement.outcome === 'aborted') return
       if (!alerter) return
       // The slot, shared by every replica running this configuration, names an incident this run opens.
-      const { state } = await alerter.record(result, judgement, slot)
+      const { state, notifications } = await alerter.record(result, judgement, slot)
+      trackIncident(probe.name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
       metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
@@ -163,11 +168,23 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     metrics.setMuted(name, muted)
     if (muted || !alerter) return
     alerter.release(name).then(
-      ({ state }) => {
-        if (state) metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
+      ({ state, notifications }) => {
+        if (!state) return
+        trackIncident(name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
+        metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
       },
       (error: unknown) => logger.error({ err: error, probe: name }, 'bug: releasing a mute threw'),
     )
+  }
+
+  /** The alert state's edges are the incident's: firing opens it in the history, ok again resolves it. */
+  function trackIncident(name: string, after: AlertState, id?: string): void {
+    if (!history) return
+    const open = history.openIncident(name)
+    // A new incident while the history still holds an old one open (its resolve was never seen): that one ended.
+    if (open && (!isFiring(after) || (id !== undefined && id !== open.id))) history.resolved(name, Date.now())
+    if (isFiring(after) && (!open || (id !== undefined && id !== open.id)))
+      history.opened(name, id ?? incidentId(name, options.location, after.since), Date.parse(after.since))
   }
 
   function logRun(result: RunResult, judgement: Judgement): void {
@@ -206,7 +223,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     if (!active) return []
     const current = active
     return [...current.probes.values()].map((p) =>
-      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name)),
+      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name), history?.stats(p.name)),
     )
   }
 
@@ -225,6 +242,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           problems: () => (stateWriteError ? [`alert state not written: ${stateWriteError}`] : []),
           probes: statuses,
           network: network.status,
+          history: {
+            document: (name, query) => (active?.probes.has(name) ? (history?.document(name, query) ?? null) : null),
+            view: (name, count) => (active?.probes.has(name) ? (history?.view(name, count) ?? null) : null),
+          },
           logger,
           location: options.location,
           mutes: {
@@ -254,7 +275,10 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         channelIdentities: next.channels.identities,
         location: options.location,
         logger: logger.child({ component: 'alerting' }),
-        onNotification: (channel, event, result) => metrics.recordNotification(channel, event, result),
+        onNotification: (channel, event, result, notification) => {
+          metrics.recordNotification(channel, event, result)
+          history?.notified(notification.probe, notification.incidentId, channel, event, result, Date.now())
+        },
         onPending: (pending) => {
           for (const name of active?.channels.channels.keys() ?? next.channels.channels.keys())
             metrics.setPending(name, pending.get(name) ?? 0)
@@ -299,6 +323,15 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         throw error
       }
       await alerter.configure(alertProbes(next))
+      history = createHistory({ stateDir: options.stateDir, logger: logger.child({ component: 'history' }) })
+      history.configure([...next.probes.keys()])
+      // Once read: a history lost or older than the alert state, the incident the state says is open is open.
+      void history.whenLoaded().then(() => {
+        for (const name of active?.probes.keys() ?? []) {
+          const state = alerter?.status(name)
+          if (state) trackIncident(name, state)
+        }
+      })
       active = next
       syncMetrics(next, null)
       cleanups.start()
@@ -349,6 +382,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       // A kept channel is the same object: the alerter neither resumes it nor re-posts its alerts.
       alerter.setChannels(next.channels.channels, next.channels.identities)
       await alerter.configure(alertProbes(next))
+      history?.configure([...next.probes.keys()])
       active = next
       syncMetrics(next, previous)
       scheduler.schedule([...next.probes.values()])
@@ -369,6 +403,8 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
         await alerter.flush(deps.flushMs ?? 10_000)
         await alerter.close()
       }
+      // What is read by now is flushed; a read still going has nothing of its own to write.
+      await history?.flush()
       if (active) await closeChannels(active.channels)
       await network.close()
       await server?.close()

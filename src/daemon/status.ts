@@ -2,6 +2,7 @@ import type { AlertState } from '../alerting/state.ts'
 import { consecutiveFailures } from '../alerting/state.ts'
 import type { AlertPolicy } from '../config/alert-policy.ts'
 import type { Probe } from '../config/probe-schema.ts'
+import type { RunStats } from '../history/stats.ts'
 import type { Judgement } from '../judge/judge.ts'
 import type { RunResult } from '../probe/result.ts'
 import { describeSchedule } from '../scheduler/plan.ts'
@@ -14,7 +15,13 @@ export interface JudgedRun {
 }
 
 /** What `/api/probes` and the status page show for one probe. */
-export function probeStatus(probe: Probe, policy: AlertPolicy, last: JudgedRun | undefined, alert: AlertState | undefined): ProbeStatus {
+export function probeStatus(
+  probe: Probe,
+  policy: AlertPolicy,
+  last: JudgedRun | undefined,
+  alert: AlertState | undefined,
+  stats?: RunStats | null,
+): ProbeStatus {
   const state = alert ?? { kind: 'ok' as const }
   return {
     name: probe.name,
@@ -26,5 +33,6 @@ export function probeStatus(probe: Probe, policy: AlertPolicy, last: JudgedRun |
     consecutiveFailures: consecutiveFailures(state),
     alert: { state: state.kind, since: state.kind === 'ok' ? null : state.since },
     channels: policy.channels,
+    ...(stats ? { uptime: stats.uptime, p50Ms: stats.p50Ms, p95Ms: stats.p95Ms } : {}),
   }
 }

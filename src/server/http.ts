@@ -4,7 +4,9 @@ import type { Registry } from 'prom-client'
 import type { NetworkStatus } from '../judge/canaries.ts'
 import type { Logger } from '../log.ts'
 import { handleMutes, isMutesPath, type MutesApi } from './mutes-api.ts'
+import { type HistoryAccess, historyRoute } from './history-routes.ts'
 import { renderStatusPage } from './page.ts'
+import { PAGE_CSP } from './page-parts.ts'
 import { type ProbeStatus, publicStatus } from './status.ts'
 
 export interface ServerOptions {
@@ -23,6 +25,8 @@ export interface ServerOptions {
   readonly probes: () => ProbeStatus[]
   /** What the canaries said at their last check; null (or absent) without canaries. */
   readonly network?: () => NetworkStatus | null
+  /** Run and incident history: `/api/probes/<name>/history`, `/probes/<name>` and the page's bars. */
+  readonly history?: HistoryAccess
   readonly logger: Logger
   /** Shown on the status page; metrics carry it on their own. */
   readonly location?: string | null
@@ -122,8 +126,11 @@ async function handle(req: IncomingMessage, options: ServerOptions): Promise<Rep
     return { status: 405, type: TEXT, body: 'method not allowed\n', headers: { allow: 'GET, HEAD' } }
   }
   // The request target is the client's text: one that is no URL (`http://[`) is its mistake, not ours.
-  const path = URL.parse(req.url ?? '/', 'http://localhost')?.pathname
-  if (path === undefined) return { status: 400, type: TEXT, body: 'bad request\n' }
+  const url = URL.parse(req.url ?? '/', 'http://localhost')
+  const path = url?.pathname
+  if (!url || path === undefined) return { status: 400, type: TEXT, body: 'bad request\n' }
+  const routed = historyRoute(url, options.history, () => options.probes().map(publicStatus), options.now?.() ?? new Date())
+  if (routed) return routed
   switch (path) {
     case '/metrics':
       return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() }
@@ -146,10 +153,9 @@ async function handle(req: IncomingMessage, options: ServerOptions): Promise<Rep
         now: options.now?.() ?? new Date(),
         location: options.location ?? null,
         network: options.network?.() ?? null,
+        history: options.history,
       })
-      // No script and no external asset may run, even if escaping ever failed.
-      const csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-      return { status: 200, type: 'text/html; charset=utf-8', body: page, headers: { 'content-security-policy': csp } }
+      return { status: 200, type: 'text/html; charset=utf-8', body: page, headers: { 'content-security-policy': PAGE_CSP } }
     }
     default:
       return { status: 404, type: TEXT, body: 'not found\n' }

@@ -1,3 +1,4 @@
+import type { RunStats } from '../history/stats.ts'
 import type { Judgement, Outcome } from '../judge/judge.ts'
 import type { FailureKind, FailureReason, RunResult, StepResult } from '../probe/result.ts'
 
@@ -18,6 +19,10 @@ export interface ProbeStatus {
   readonly consecutiveFailures: number
   readonly alert: AlertStatus
   readonly channels: readonly string[]
+  /** From the run history: uptime over 1 h / 24 h / 7 d (muted and inconclusive runs excluded), 0…1, and the 24 h p50/p95 duration. */
+  readonly uptime?: RunStats['uptime']
+  readonly p50Ms?: number | null
+  readonly p95Ms?: number | null
 }
 
 /**
@@ -91,7 +96,19 @@ export function publicStatus(status: ProbeStatus): ProbeStatus {
     consecutiveFailures: Number(status.consecutiveFailures),
     alert: { state: status.alert.state, since: status.alert.since },
     channels: status.channels.map(String),
+    uptime: {
+      '1h': figure(status.uptime?.['1h']),
+      '24h': figure(status.uptime?.['24h']),
+      '7d': figure(status.uptime?.['7d']),
+    },
+    p50Ms: figure(status.p50Ms),
+    p95Ms: figure(status.p95Ms),
   }
+}
+
+/** A number as a number; no figure (no run counted) as null. */
+function figure(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
 function lastRunCopy(run: LastRunStatus): LastRunStatus {

@@ -35,6 +35,13 @@ export interface LogSpec<T> extends Versioned<T>, WriteReporting {
   readonly maxRecords: number
   /** What compaction keeps of all records, oldest first (e.g. 7 days, at most 10,000 per probe). */
   readonly retain: (records: readonly T[]) => readonly T[]
+  /**
+   * false: appends are not fsynced (compaction still is). For a log whose
+   * last second may be lost on a power cut, written so often that an fsync
+   * per batch would keep the libuv threadpool, and the probes' DNS lookups
+   * with it, busy (run history at 1,000 probes). @defaultValue true
+   */
+  readonly durable?: boolean
 }
 
 export interface AppendLog<T> {
@@ -110,9 +117,11 @@ export function createLog<T>(dir: string, spec: LogSpec<T>): AppendLog<T> {
       dirty = true
       const bytes = Buffer.concat([...(size === 0 ? [header()] : []), ...batch.map((p) => p.line)])
       await step('append to the log', () => file.writeFile(bytes))
-      await step('fsync the log', () => file.sync())
-      // A file just created is durable only once its directory entry is: a journal entry must survive a power cut.
-      if (size === 0) await syncDir(dirname(path))
+      if (spec.durable !== false) {
+        await step('fsync the log', () => file.sync())
+        // A file just created is durable only once its directory entry is: a journal entry must survive a power cut.
+        if (size === 0) await syncDir(dirname(path))
+      }
       size += bytes.length
       count += batch.length
       dirty = false

@@ -151,9 +151,11 @@ describe('alerting flow: email, webhook and PagerDuty on loopback', () => {
     expect(firingStatus.alert.since).toBe(firing?.since)
     expect(firingStatus.consecutiveFailures).toBeGreaterThanOrEqual(5)
     const page = await (await fetch(`${first.url}/`)).text()
-    expect(page).toContain('<tr class="firing">')
-    // The reason, then the response's excerpt (SPEC "Failure evidence"), escaped.
-    expect(page).toContain('<td>check: expected status 200, got 503<pre class="excerpt">{&#34;status&#34;:&#34;down&#34;}</pre></td>')
+    expect(page).toContain('<section class="probe firing"')
+    // The reason, then the response's excerpt (SPEC "Failure evidence"), escaped, and who was told.
+    expect(page).toContain('<p class="reason">check: expected status 200, got 503</p>')
+    expect(page).toContain('reason status · response 503, application/json</p><pre class="excerpt">{&#34;status&#34;:&#34;down&#34;}</pre>')
+    expect(page).toMatch(/Notified: .*hook: firing sent/)
     for (const channel of ['mail', 'hook', 'pager']) {
       expect(await metric(first.url, 'probe_notifications_total', { channel, event: 'firing', result: 'sent' })).toBe(1)
     }

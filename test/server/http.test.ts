@@ -26,6 +26,9 @@ const failing: ProbeStatus = {
   consecutiveFailures: 5,
   alert: { state: 'firing', since: '2026-01-01T00:01:00.000Z' },
   channels: ['oncall'],
+  uptime: { '1h': 0.5, '24h': 0.9, '7d': 0.995 },
+  p50Ms: 120,
+  p95Ms: 300.5,
 }
 
 const healthy: ProbeStatus = {
@@ -36,6 +39,9 @@ const healthy: ProbeStatus = {
   consecutiveFailures: 0,
   alert: { state: 'ok', since: null },
   channels: [],
+  uptime: { '1h': null, '24h': null, '7d': null },
+  p50Ms: null,
+  p95Ms: null,
 }
 
 let running: RunningServer | undefined
@@ -120,7 +126,7 @@ describe('http server', () => {
     )
   })
 
-  test('/ is a self-contained, escaped, auto-refreshing status table', async () => {
+  test('/ is a self-contained, escaped, auto-refreshing status page, worst first', async () => {
     const url = await start({ location: 'eu-west-1', now: () => new Date('2026-01-01T00:02:00Z') })
     const res = await fetch(`${url}/`)
     expect(res.status).toBe(200)
@@ -128,21 +134,24 @@ describe('http server', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
     const html = await res.text()
     expect(html).toContain('<meta http-equiv="refresh" content="30">')
-    expect(html).toContain('2 probes from eu-west-1: 1 ok, 1 firing')
+    expect(html).toContain('1 of 2 probes failing')
+    expect(html).toContain('2 probes from eu-west-1.')
     expect(html).not.toMatch(/<script|<b>|<link|src=|https?:\/\//)
     expect(html).toContain('got 500 &#60;script&#62;alert(1)&#60;/script&#62;')
     expect(html).toContain('Create, read and delete &#60;b&#62;an item&#60;/b&#62;')
-    const rows = html.match(/<tr class="[a-z]+">.*<\/tr>/g) ?? []
-    expect(rows).toHaveLength(2)
-    // Worst first: the firing probe, with its failures, last run, duration and reason.
-    expect(rows[0]).toContain('<tr class="firing">')
-    expect(rows[0]).toContain('<td class="num">5</td>')
-    expect(rows[0]).toContain('2026-01-01T00:01:00.000Z')
-    expect(rows[0]).toContain('321 ms')
-    expect(rows[0]).toContain('<td>read: expected status 200')
-    expect(rows[0]).not.toContain('read: read:')
-    expect(rows[1]).toContain('<tr class="ok">')
-    expect(rows[1]).toContain('not yet')
+    const sections = html.split('<section ').slice(1)
+    expect(sections).toHaveLength(2)
+    // Worst first: the firing probe, with its failures, last run, duration, figures and reason.
+    expect(sections[0]).toMatch(/^class="probe firing"/)
+    expect(sections[0]).toContain('5 failed in a row')
+    expect(sections[0]).toContain('<time datetime="2026-01-01T00:01:00.000Z" title="2026-01-01T00:01:00.000Z">1 min ago</time>')
+    expect(sections[0]).toContain('321 ms')
+    expect(sections[0]).toContain('<td>50.0 %</td><td>90.0 %</td><td>99.5 %</td><td>120 ms</td><td>301 ms</td>')
+    expect(sections[0]).toContain('<p class="reason">read: expected status 200, got 500 &#60;script&#62;')
+    expect(sections[0]).toContain('failed step <strong>read</strong> · reason status')
+    expect(sections[0]).not.toContain('read: read:')
+    expect(sections[1]).toMatch(/^class="probe ok"/)
+    expect(sections[1]).toContain('not run yet')
   })
 
   test('the page says so when no probe is configured', async () => {
