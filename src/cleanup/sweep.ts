@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto'
 import type { Probe, Step } from '../config/probe-schema.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { ITEM_REF, MAX_SWEEP_PAGES } from '../config/sweep-schema.ts'
-import { renderTemplateValue, type Scope } from '../config/template.ts'
+import type { Scope } from '../config/template.ts'
 import { planStep, type RenderedRequest, renderRequest } from '../probe/request.ts'
+import { runValues } from '../probe/run.ts'
 import { cleanedUp } from './entry.ts'
 import { outcomeText, sendRequest } from './send.ts'
 
@@ -108,20 +109,6 @@ function asStep(name: string, request: Sweep['list']): Step {
   return step
 }
 
-function sweepValues(probe: Probe): Map<string, unknown> {
-  const values = new Map<string, unknown>([
-    ['run.id', randomUUID().slice(0, 8)],
-    ['run.timestamp', Math.floor(Date.now() / 1_000)],
-    ['probe.name', probe.name],
-  ])
-  const scope: Scope = (name) => values.get(name)
-  for (const [name, template] of Object.entries(probe.vars)) {
-    const value = renderTemplateValue(template, scope)
-    if (value.ok) values.set(name, value.value)
-  }
-  return values
-}
-
 function render(probe: Probe, step: Step, scope: Scope): RenderedRequest | string {
   const rendered = renderRequest(step, planStep(probe, step), scope)
   if (rendered.ok) return rendered.request
@@ -133,7 +120,8 @@ export async function runSweep(probe: Probe, deps: SweepDeps): Promise<SweepRepo
   if (!sweep) throw new Error(`bug: probe ${probe.name} has no sweep`)
   const now = (deps.now ?? Date.now)()
   const { secrets } = deps
-  const values = sweepValues(probe)
+  // A sweep sees what a run sees (run.*, probe.name, the vars), as a run of its own.
+  const values = runValues(probe, randomUUID().slice(0, 8), new Date())
   const scope: Scope = (name) => values.get(name)
   const send = (request: RenderedRequest, keepBody: boolean, timeout: number | undefined, redirects: number) =>
     sendRequest(request, {

@@ -172,7 +172,7 @@ function cleanupJournal(probe: Probe, hooks: CleanupHooks, values: ReadonlyMap<s
 }
 
 /** `run.*`, `probe.name`, then the vars in order (each may use the ones before it). */
-function runValues(probe: Probe, runId: string, startedAt: Date): Map<string, unknown> {
+export function runValues(probe: Probe, runId: string, startedAt: Date): Map<string, unknown> {
   const values = new Map<string, unknown>([
     ['run.id', runId],
     ['run.timestamp', Math.floor(startedAt.getTime() / 1_000)],

@@ -5,7 +5,7 @@
  */
 import type { HistoryView, StepPoint } from '../history/store.ts'
 import { BAR_RUNS, currentIncident, figures } from './page.ts'
-import { bar, escapeHtml, ms, notified, outcomeWords, relative, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
+import { bar, escapeHtml, ms, notified, outcomeWords, relative, span, pageHead, timeTag } from './page-parts.ts'
 import type { ProbeStatus } from './status.ts'
 
 /** Runs listed in the detail page's table. */
@@ -27,15 +27,7 @@ export function renderDetailPage(probe: ProbeStatus, view: HistoryView, options:
       `<tr><td>${timeTag(i.openedAt, now)}</td><td>${i.resolvedAt === null ? 'open' : timeTag(i.resolvedAt, now)}</td><td>${span((i.resolvedAt ?? now) - i.openedAt)}</td><td>${notified(i)}</td></tr>`,
   )
   const name = escapeHtml(probe.name)
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${STATUS_PAGE_REFRESH_SECONDS}">
-<title>${name} · smokeprobe</title>
-<style>${STYLE}</style>
-</head>
+  return `${pageHead(`${name} · smokeprobe`)}
 <body>
 <p class="meta"><a href="../">← all probes</a> · <a href="../api/probes/${encodeURIComponent(probe.name)}/history">history JSON</a></p>
 <h1>${name} <span class="state ${probe.alert.state}">${probe.alert.state}</span></h1>

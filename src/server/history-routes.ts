@@ -7,6 +7,7 @@ import { parseHistoryQuery } from '../history/query.ts'
 import type { HistoryDocument, HistoryQuery, HistoryView } from '../history/store.ts'
 import { renderDetailPage } from './detail-page.ts'
 import { PAGE_CSP } from './page-parts.ts'
+import { json, type Reply } from './reply.ts'
 import type { ProbeStatus } from './status.ts'
 
 /** What the server may ask of the history; null for a probe not configured here. */
@@ -15,14 +16,6 @@ export interface HistoryAccess {
   view(probe: string, count: number): HistoryView | null
 }
 
-export interface RouteReply {
-  readonly status: number
-  readonly type: string
-  readonly body: string
-  readonly headers?: Record<string, string>
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8'
 const API = /^\/api\/probes\/([^/]+)\/history$/
 const DETAIL = /^\/probes\/([^/]+)$/
 /** Runs the detail page charts and lists. */
@@ -34,7 +27,7 @@ export function historyRoute(
   access: HistoryAccess | undefined,
   probes: () => readonly ProbeStatus[],
   now: Date,
-): RouteReply | null {
+): Reply | null {
   const api = API.exec(url.pathname)
   if (api) {
     const name = probeName(api[1]!)
@@ -67,6 +60,3 @@ function probeName(segment: string): string | null {
   }
 }
 
-function json(status: number, value: unknown): RouteReply {
-  return { status, type: JSON_TYPE, body: `${JSON.stringify(value)}\n` }
-}

@@ -7,6 +7,7 @@ import { handleMutes, isMutesPath, type MutesApi } from './mutes-api.ts'
 import { type HistoryAccess, historyRoute } from './history-routes.ts'
 import { renderStatusPage } from './page.ts'
 import { PAGE_CSP } from './page-parts.ts'
+import { JSON_TYPE, type Reply } from './reply.ts'
 import { type ProbeStatus, publicStatus } from './status.ts'
 
 export interface ServerOptions {
@@ -77,13 +78,6 @@ export interface RunningServer {
 /** Version of the `/api/probes` envelope; bumped only on an incompatible change. */
 export const API_VERSION = 1
 
-interface Reply {
-  readonly status: number
-  readonly type: string
-  readonly body: string
-  readonly headers?: Record<string, string>
-}
-
 const TEXT = 'text/plain; charset=utf-8'
 
 /**
@@ -146,7 +140,7 @@ async function handle(req: IncomingMessage, options: ServerOptions): Promise<Rep
     case '/api/probes': {
       const network = options.network?.() ?? null
       const body = JSON.stringify({ version: API_VERSION, ...(network ? { network } : {}), probes: options.probes().map(publicStatus) })
-      return { status: 200, type: 'application/json; charset=utf-8', body: `${body}\n` }
+      return { status: 200, type: JSON_TYPE, body: `${body}\n` }
     }
     case '/': {
       const page = renderStatusPage(options.probes().map(publicStatus), {

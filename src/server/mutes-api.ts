@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import * as z from 'zod'
 import { parseDuration } from '../config/duration.ts'
+import { json, type Reply } from './reply.ts'
 import { MAX_MUTE_MS, MAX_REASON_CHARS, type Mute, type MuteStore } from '../judge/mute-store.ts'
 
 /** The largest request body read: a mute is a few names and a line of text. */
@@ -24,14 +25,6 @@ export interface MutesApi {
   readonly probes: () => ReadonlySet<string>
 }
 
-export interface ApiReply {
-  readonly status: number
-  readonly type: string
-  readonly body: string
-  readonly headers?: Record<string, string>
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8'
 
 const MuteRequest = z.strictObject({
   probes: z.union([
@@ -50,7 +43,7 @@ export function isMutesPath(path: string): boolean {
   return path === '/api/mutes' || path.startsWith('/api/mutes/')
 }
 
-export async function handleMutes(req: IncomingMessage, path: string, api: MutesApi): Promise<ApiReply> {
+export async function handleMutes(req: IncomingMessage, path: string, api: MutesApi): Promise<Reply> {
   const token = api.token()
   if (token === null) return { status: 404, type: 'text/plain; charset=utf-8', body: 'not found\n' }
   if (!authorized(req.headers.authorization, token)) {
@@ -68,7 +61,7 @@ export async function handleMutes(req: IncomingMessage, path: string, api: Mutes
   return json(200, { version: MUTES_API_VERSION, deleted: id })
 }
 
-async function add(req: IncomingMessage, api: MutesApi): Promise<ApiReply> {
+async function add(req: IncomingMessage, api: MutesApi): Promise<Reply> {
   const body = await readBody(req, MAX_BODY_BYTES)
   if (body === null) return json(413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` })
   let raw: unknown
@@ -134,6 +127,3 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   })
 }
 
-function json(status: number, value: unknown): ApiReply {
-  return { status, type: JSON_TYPE, body: `${JSON.stringify(value)}\n` }
-}

@@ -150,6 +150,19 @@ export function notified(incident: Incident): string {
 
 export const LEGEND = `<p class="legend meta" aria-hidden="true"><i class="s"></i> passed <i class="r"></i> passed after retry <i class="f"></i> failed <i class="n"></i> inconclusive <i class="s m"></i> muted</p>`
 
+/** The head every page shares: self-refreshing, phone-width, no asset from elsewhere. */
+export function pageHead(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${STATUS_PAGE_REFRESH_SECONDS}">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>`
+}
+
 export const STYLE = `
 :root { color-scheme: light dark; --fg: #1a1a1a; --bg: #fff; --muted: #595959; --line: #ddd; --panel: #f5f5f5;
   --ok: #1a7f37; --bad: #c62828; --warn: #8a5a00; --info: #1d4f8c; --none: #e4e4e4;

@@ -2,7 +2,7 @@ import type { HistoryView } from '../history/store.ts'
 import type { NetworkStatus } from '../judge/canaries.ts'
 import { failureText } from '../probe/failure-text.ts'
 import type { HistoryAccess } from './history-routes.ts'
-import { bar, escapeHtml, LEGEND, ms, notified, percent, span, STATUS_PAGE_REFRESH_SECONDS, STYLE, timeTag } from './page-parts.ts'
+import { bar, escapeHtml, LEGEND, ms, notified, percent, span, pageHead, STATUS_PAGE_REFRESH_SECONDS, timeTag } from './page-parts.ts'
 import type { AlertStateName, ProbeStatus } from './status.ts'
 
 export { escapeHtml, STATUS_PAGE_REFRESH_SECONDS } from './page-parts.ts'
@@ -29,15 +29,7 @@ export function renderStatusPage(
   const line = summaryLine(probes)
   const where = options.location === null ? '' : ` from ${escapeHtml(options.location)}`
   const sections = sorted.map((probe) => section(probe, options.history?.view(probe.name, BAR_RUNS) ?? null, now))
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${STATUS_PAGE_REFRESH_SECONDS}">
-<title>smokeprobe${line.bad > 0 ? ` (${line.bad} failing)` : ''}</title>
-<style>${STYLE}</style>
-</head>
+  return `${pageHead(`smokeprobe${line.bad > 0 ? ` (${line.bad} failing)` : ''}`)}
 <body>
 <header>
 <h1>smokeprobe</h1>
