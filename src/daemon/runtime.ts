@@ -222,8 +222,16 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
   function statuses() {
     if (!active) return []
     const current = active
+    const now = new Date()
     return [...current.probes.values()].map((p) =>
-      probeStatus(p, policyOf(current, p.name), lastResults.get(p.name), alerter?.status(p.name), history?.stats(p.name)),
+      probeStatus(
+        p,
+        policyOf(current, p.name),
+        lastResults.get(p.name),
+        alerter?.status(p.name),
+        history?.stats(p.name),
+        mutes(p.name, p.labels, now),
+      ),
     )
   }
 

@@ -3,6 +3,7 @@ import { consecutiveFailures } from '../alerting/state.ts'
 import type { AlertPolicy } from '../config/alert-policy.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import type { RunStats } from '../history/stats.ts'
+import type { ActiveMute } from '../judge/inputs.ts'
 import type { Judgement } from '../judge/judge.ts'
 import type { RunResult } from '../probe/result.ts'
 import { describeSchedule } from '../scheduler/plan.ts'
@@ -21,6 +22,7 @@ export function probeStatus(
   last: JudgedRun | undefined,
   alert: AlertState | undefined,
   stats?: RunStats | null,
+  mute?: ActiveMute | null,
 ): ProbeStatus {
   const state = alert ?? { kind: 'ok' as const }
   return {
@@ -34,5 +36,6 @@ export function probeStatus(
     alert: { state: state.kind, since: state.kind === 'ok' ? null : state.since },
     channels: policy.channels,
     ...(stats ? { uptime: stats.uptime, p50Ms: stats.p50Ms, p95Ms: stats.p95Ms } : {}),
+    mutedBy: mute ? { kind: mute.kind, name: mute.name, until: mute.until.toISOString() } : null,
   }
 }

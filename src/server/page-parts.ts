@@ -21,11 +21,17 @@ export function escapeHtml(text: string): string {
 /** `3 min ago`, for a person scanning the page; the tooltip and `datetime` hold the exact time. */
 export function relative(at: number, now: number): string {
   const s = Math.round((now - at) / 1000)
+  // A second ahead is the clocks of a run and of the page; further ahead is a time to come (a mute's end).
+  if (s < -1) return `in ${distance(-s)}`
   if (s < 0) return 'just now'
-  if (s < 60) return `${s} s ago`
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`
-  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`
-  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h ago`
+  return `${distance(s)} ago`
+}
+
+function distance(s: number): string {
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min`
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`
 }
 
 const DAY_MS = 86_400_000

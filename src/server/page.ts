@@ -74,6 +74,14 @@ function networkLine(network: NetworkStatus | null): string {
   return `<p class="network" role="alert">The monitor's own network is down: every canary failed (${escapeHtml(failed)}) at ${escapeHtml(network.checkedAt ?? '')}. Runs failing to connect are inconclusive and page nobody.</p>`
 }
 
+/** Muted: runs count, nothing is sent, until the window or mute ends. */
+function mutedTag(probe: ProbeStatus, now: number): string {
+  const by = probe.mutedBy
+  if (!by) return ''
+  const what = by.kind === 'maintenance' ? `maintenance window ${escapeHtml(by.name)}` : `mute ${escapeHtml(by.name)}`
+  return ` <span class="tag" title="runs count, notifications wait until it ends">muted by ${what} until ${timeTag(Date.parse(by.until), now)}</span>`
+}
+
 function section(probe: ProbeStatus, view: HistoryView | null, now: number): string {
   const id = `p-${probe.name}`
   const description = probe.description === undefined ? '' : `<p class="meta">${escapeHtml(probe.description)}</p>`
@@ -86,7 +94,7 @@ function section(probe: ProbeStatus, view: HistoryView | null, now: number): str
     last === null ? 'not run yet' : `last run ${timeTag(Date.parse(last.startedAt), now)}, ${ms(last.durationMs)}${OUTCOME_TAG[last.outcome] ?? ''}`
   return `<section class="probe ${probe.alert.state}" aria-labelledby="${escapeHtml(id)}">
 <div class="head"><h2 id="${escapeHtml(id)}"><a href="probes/${encodeURIComponent(probe.name)}">${escapeHtml(probe.name)}</a></h2>
-<span class="state ${probe.alert.state}">${probe.alert.state}</span><span class="meta">${probe.consecutiveFailures} failed in a row${since} · ${escapeHtml(probe.schedule)} · ${lastText}</span>${runbook}</div>
+<span class="state ${probe.alert.state}">${probe.alert.state}</span><span class="meta">${probe.consecutiveFailures} failed in a row${since} · ${escapeHtml(probe.schedule)} · ${lastText}</span>${mutedTag(probe, now)}${runbook}</div>
 ${description}${bar(view?.recent ?? [], BAR_RUNS)}
 ${figures(probe)}
 ${currentIncident(probe, view, now)}${pastIncidents(view, now)}

@@ -23,6 +23,15 @@ export interface ProbeStatus {
   readonly uptime?: RunStats['uptime']
   readonly p50Ms?: number | null
   readonly p95Ms?: number | null
+  /** What mutes the probe's notifications now (a maintenance window or an ad-hoc mute), or null. */
+  readonly mutedBy?: MutedBy | null
+}
+
+export interface MutedBy {
+  readonly kind: 'maintenance' | 'mute'
+  /** The window's name or the mute's id. */
+  readonly name: string
+  readonly until: string
 }
 
 /**
@@ -103,6 +112,9 @@ export function publicStatus(status: ProbeStatus): ProbeStatus {
     },
     p50Ms: figure(status.p50Ms),
     p95Ms: figure(status.p95Ms),
+    mutedBy: status.mutedBy
+      ? { kind: status.mutedBy.kind, name: String(status.mutedBy.name), until: String(status.mutedBy.until) }
+      : null,
   }
 }
 

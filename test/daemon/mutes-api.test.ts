@@ -125,6 +125,10 @@ describe('/api/mutes', () => {
     expect(await listed(url)).toEqual([expect.objectContaining({ id: mute.id, probes: [PROBE], reason: 'deploy 1234' })])
     await waitFor('probe_muted 1', async () => (await metric(url, 'probe_muted', { probe: PROBE })) === 1, 3_000)
     expect(await metric(url, 'probe_muted', { probe: 'other' })).toBe(0)
+    const probes = (await (await fetch(`${url}/api/probes`)).json()).probes as { name: string; mutedBy: unknown }[]
+    expect(probes.find((p) => p.name === PROBE)?.mutedBy).toEqual({ kind: 'mute', name: mute.id, until: mute.until })
+    expect(probes.find((p) => p.name === 'other')?.mutedBy).toBeNull()
+    expect(await (await fetch(url)).text()).toContain(`muted by mute ${mute.id} until`)
     expect(logs.some((line) => line.includes('"mute added"') && line.includes('deploy 1234'))).toBe(true)
     expect((await call(url, 'DELETE', `/api/mutes/${mute.id}`)).status).toBe(200)
     expect((await call(url, 'DELETE', `/api/mutes/${mute.id}`)).status).toBe(404)

@@ -29,6 +29,7 @@ const failing: ProbeStatus = {
   uptime: { '1h': 0.5, '24h': 0.9, '7d': 0.995 },
   p50Ms: 120,
   p95Ms: 300.5,
+  mutedBy: null,
 }
 
 const healthy: ProbeStatus = {
@@ -42,6 +43,7 @@ const healthy: ProbeStatus = {
   uptime: { '1h': null, '24h': null, '7d': null },
   p50Ms: null,
   p95Ms: null,
+  mutedBy: null,
 }
 
 let running: RunningServer | undefined

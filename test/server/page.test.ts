@@ -72,6 +72,15 @@ function expectInert(html: string): void {
 }
 
 describe('status page', () => {
+  it('says what mutes a probe and until when, the name escaped, the end as a time to come', () => {
+    const muted: ProbeStatus = { ...hostile, mutedBy: { kind: 'maintenance', name: EVIL, until: '2026-01-01T01:30:00.000Z' } }
+    const html = renderStatusPage([muted], { now: new Date(NOW), location: null })
+    expect(html).not.toContain(EVIL)
+    expect(html).toContain('muted by maintenance window &#60;script&#62;')
+    expect(html).toContain('<time datetime="2026-01-01T01:30:00.000Z" title="2026-01-01T01:30:00.000Z">in 30 min</time>')
+    expect(renderStatusPage([hostile], { now: new Date(NOW), location: null })).not.toContain('muted by')
+  })
+
   it('escapes every hostile string on the overview, and shows one cell per run with its outcome in words', () => {
     const html = renderStatusPage([hostile], {
       now: new Date(NOW),
