@@ -3,7 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' }
 import { type CliIo, EXIT, loadForCommand, writeLine } from './io.ts'
 import { listCommand } from './list.ts'
 import { type CommonOptions, DEFAULTS, ENV_VARS, LOG_LEVELS, type RawFlags, resolveOptions } from './options.ts'
-import { runOnceCommand } from './run-once.ts'
+import type { RunOnceFlags } from './run-once.ts'
 import { validateCommand } from './validate.ts'
 
 /**
@@ -63,7 +63,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         }
         return runDaemonCommand(options)
       }
-      return withInterrupt(io, (signal) => runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false }, io, signal))
+      return withInterrupt(io, (signal) => runOnce(options, { only: flags.only ?? [], json: flags.json ?? false }, io, signal))
     }),
   )
 
@@ -128,6 +128,15 @@ function daemonFlags(command: Command): Command {
     )
     .addOption(flag('--shard <i/n>', 'run only the probes of shard i of n (0 ≤ i < n), hashed by name', 'shard', DAEMON_GROUP))
     .addOption(flag('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'logLevel', DAEMON_GROUP, DEFAULTS.logLevel))
+}
+
+/**
+ * Loaded lazily so that `validate` and `list` load neither the HTTP client
+ * (undici) nor the logger (pino): a pre-commit hook pays only for loading.
+ */
+async function runOnce(options: CommonOptions, flags: RunOnceFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const { runOnceCommand } = await import('./run-once.ts')
+  return runOnceCommand(options, flags, io, signal)
 }
 
 /** Loaded lazily so that `validate` and `list` do not load the daemon's modules. */
