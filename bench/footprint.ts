@@ -33,6 +33,8 @@ export interface FootprintPlan {
  * operator's choice) and no compile cache (BEFORE_ENV).
  */
 export const V8_DEFAULTS = '--max-semi-space-size=16'
+/** The heap flags of deploy/kubernetes/deployment.yaml (NODE_OPTIONS), measured so its requests and limits follow a figure. */
+export const MANIFEST_HEAP = '--max-semi-space-size=4 --max-old-space-size=192'
 const BEFORE_ENV = { NODE_DISABLE_COMPILE_CACHE: '1' }
 
 export interface StartupRow {

@@ -13,7 +13,7 @@ import { measureAccuracy } from './accuracy.ts'
 import { measureBlackbox } from './blackbox.ts'
 import { type CapacityRow, measureCapacity } from './capacity.ts'
 import { measureCpu, probesFor } from './cpu.ts'
-import { type FootprintPlan, measureFootprint, V8_DEFAULTS } from './footprint.ts'
+import { type FootprintPlan, MANIFEST_HEAP, measureFootprint, V8_DEFAULTS } from './footprint.ts'
 import { renderFootprint, replaceSection } from './footprint-report.ts'
 import { measureLoad } from './load.ts'
 import { killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
@@ -34,6 +34,8 @@ const FOOTPRINT: FootprintPlan = {
     { probes: 10, nodeArgs: V8_DEFAULTS },
     { probes: 1_000, nodeArgs: '' },
     { probes: 1_000, nodeArgs: V8_DEFAULTS },
+    // deploy/kubernetes/deployment.yaml's NODE_OPTIONS: the operator's choice, which the bin keeps.
+    { probes: 1_000, nodeArgs: MANIFEST_HEAP },
   ],
   daemon: { warmupSeconds: 10, windowSeconds: 30, scrapes: 3 },
   onceProbes: 400,
