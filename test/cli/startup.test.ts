@@ -119,4 +119,41 @@ describe('bin/probe.js', () => {
     expect(result.stdout).toContain('valid: 1 probe')
     expect(result.stderr).toBe('')
   }, 30_000)
+
+  /** Preloaded: writes every package the process loaded to LOADED_FILE at exit. */
+  const RECORD = `data:text/javascript,${encodeURIComponent(`
+    import { registerHooks } from 'node:module'
+    import { writeFileSync } from 'node:fs'
+    const seen = new Set()
+    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(r.url); if (m) seen.add(m[1]); return r } })
+    process.on('exit', () => writeFileSync(process.env.LOADED_FILE, JSON.stringify([...seen])))
+  `)}`
+
+  async function packagesLoaded(args: string[], dir: string): Promise<string[]> {
+    const file = path.join(dir, 'loaded.json')
+    // In `dir`, which has no ./alerting/alerting.yaml to load by default.
+    const bin = path.resolve('bin/probe.js')
+    const env = { ...process.env, LOADED_FILE: file }
+    await run(process.execPath, ['--import', RECORD, bin, ...args], { env, cwd: dir }).catch((error: { stdout?: string }) => error)
+    const { readFile } = await import('node:fs/promises')
+    return JSON.parse(await readFile(file, 'utf8')) as string[]
+  }
+
+  test('validate loads no HTTP client, logger or mail client; run --once no mail client; with an alerting file, validate checks its channels', async () => {
+    const tmp = await scratch()
+    await writeFile(path.join(tmp, 'one.yaml'), probe)
+    await writeFile(path.join(tmp, 'alerting.yaml'), 'channels: {}\n')
+    const validate = await packagesLoaded(
+      ['validate', '--probes', path.join(tmp, 'one.yaml'), '--alerting', path.join(tmp, 'alerting.yaml')],
+      tmp,
+    )
+    expect(validate).toContain('nodemailer') // an alerting file is read: its channel schemas load, and with them the mail client
+    await writeFile(path.join(tmp, 'bare.yaml'), probe.replace('one', 'bare'))
+    const bare = await packagesLoaded(['validate', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    expect(bare).toContain('yaml')
+    for (const name of ['undici', 'pino', 'nodemailer', 'prom-client']) expect(bare).not.toContain(name)
+    const once = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    expect(once).toContain('undici')
+    for (const name of ['nodemailer', 'prom-client']) expect(once).not.toContain(name)
+  }, 60_000)
 })
