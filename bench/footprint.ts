@@ -122,6 +122,9 @@ export async function measureFootprint(targetUrl: string, plan: FootprintPlan, p
   const startup = await measureStartup(targetUrl, plan.startupRepeats)
   progress(`run --once over ${plan.onceProbes} probes and the floor, whole process, ${plan.onceRepeats} repeats`)
   const once = await measureOnce(targetUrl, plan.onceProbes, plan.onceRepeats)
+  // A short daemon first fills the compile cache with the daemon's own modules (validate and run --once do not load
+  // them), as any earlier start of this version would have: otherwise the first row measures a cold cache.
+  await measureCapacity(targetUrl, 1, { warmupSeconds: 0, windowSeconds: 1, scrapes: 1 })
   const daemons: CapacityRow[] = []
   for (const { probes, nodeArgs } of plan.daemons) {
     progress(`daemon memory: ${probes} probes at 5 s, ${nodeArgs === V8_DEFAULTS ? 'as before (V8 default heap, no compile cache)' : nodeArgs || 'as shipped'}`)
