@@ -151,7 +151,7 @@ function bounds(r: FootprintResult, load: LoadRow): string {
   const validate = r.startup.find((s) => s.what === '`probe validate`, 1 file')
   if (validate && validate.ratio > 4)
     notes.push(
-      `- **Start-up** (validate ${fixed(validate.wallMs, 0)} ms, ${fixed(validate.ratio, 1)}× a bare Node of ${fixed(bare?.wallMs ?? Number.NaN, 0)} ms): with the compile cache nothing is compiled or type-stripped again; what remains is evaluating the modules validate needs — zod (building every schema), yaml, re2js, commander, node-cron — and nodemailer, which the alerting schema's email channel imports at the top of \`src/alerting/channels/email.ts\` and which loads \`node:http\` and Node's bundled undici with it, plus the garbage collections of that loading.`,
+      `- **Start-up** (validate ${fixed(validate.wallMs, 0)} ms, ${fixed(validate.ratio, 1)}× a bare Node of ${fixed(bare?.wallMs ?? Number.NaN, 0)} ms): with the compile cache nothing is compiled or type-stripped again; what remains is evaluating the modules validate needs — zod (building every schema), yaml, re2js, commander, node-cron — and the garbage collections of that loading. With an alerting file, its channel schemas add nodemailer, which \`src/alerting/channels/email.ts\` imports at its top and which loads \`node:http\` and Node's bundled undici with it (≈ 100 ms and ≈ 13 MiB when measured).`,
     )
   if (load.loadConfigMs > 300)
     notes.push(
