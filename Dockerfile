@@ -54,11 +54,11 @@ LABEL org.opencontainers.image.title="smokeprobe" \
 # Node strips TypeScript types only outside node_modules, so the sources live
 # in /app, never under a node_modules path.
 WORKDIR /app
-# A smaller young generation lowers the daemon's peak RSS (~458 → ~364 MiB at
-# 1,000 probes every 5 s, BENCHMARKS.md) at no measured CPU cost; add
-# --max-old-space-size=<MB> to NODE_OPTIONS to fit a hard memory limit.
+# No NODE_OPTIONS: bin/probe.js applies the daemon's heap setting itself
+# (bin/startup.js, BENCHMARKS.md "Footprint"), and a heap flag given here
+# would replace it. Its compile cache lives in /tmp, a tmpfs under
+# --read-only; without one the bin simply starts without a cache.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=4 \
     SMOKEPROBE_STATE_DIR=/var/lib/smokeprobe
 
 # Everything is owned by root and read-only to the daemon: only the state

@@ -6,13 +6,14 @@
  * from /proc over the same window; peak RSS (VmHWM) at the end; and the
  * time and size of a /metrics scrape under that load.
  */
-import { mkdtemp } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { freePort } from './blackbox.ts'
 import { cpuSeconds, NODE, peakRssMiB, ROOT, type Started, sleep, start, stop } from './proc.ts'
 import { probeEnv, removeDir, writeProbeDir } from './probes.ts'
-import { histogramAt, median, parsePrometheus, type Sample, sumOf } from './stats.ts'
+import { histogramAt, median, parsePrometheus, type Sample, statusMiB, sumOf } from './stats.ts'
 
 export const INTERVAL_S = 5
 const LATENESS = 'probe_schedule_lateness_seconds'
@@ -35,6 +36,13 @@ export interface CapacityRow {
   /** CPU cores busy on average over the window. */
   readonly cores: number
   readonly peakRssMiB: number
+  /** Median VmRSS over the window, sampled every second. */
+  readonly steadyRssMiB: number
+  /** The heap after two full collections at the end of the window (bench/heap-report.js), and its used size just before. */
+  readonly liveHeapMiB: number
+  readonly heapUsedMiB: number
+  /** Node flags before bin/probe.js (`node <flags> bin/probe.js run`), a variant's label; '' as shipped. */
+  readonly nodeArgs: string
   readonly scrape: { readonly medianMs: number; readonly maxMs: number; readonly bytes: number }
 }
 
@@ -44,23 +52,40 @@ export interface CapacityPlan {
   readonly scrapes: number
 }
 
-export async function measureCapacity(targetUrl: string, probes: number, plan: CapacityPlan, nodeOptions = ''): Promise<CapacityRow> {
+const HEAP_REPORT = path.join(ROOT, 'bench', 'heap-report.js')
+
+export async function measureCapacity(
+  targetUrl: string,
+  probes: number,
+  plan: CapacityPlan,
+  nodeOptions = '',
+  nodeArgs = '',
+  extraEnv: Record<string, string> = {},
+): Promise<CapacityRow> {
   const dir = await writeProbeDir(probes, `${INTERVAL_S}s`)
   const stateDir = await mkdtemp(path.join(tmpdir(), 'smokeprobe-bench-state-'))
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const env = { ...probeEnv(targetUrl), NODE_OPTIONS: nodeOptions }
-  const args = [path.join(ROOT, 'bin', 'probe.js'), 'run', '--listen', `127.0.0.1:${port}`, '--probes', dir, '--state-dir', stateDir]
+  const heapFile = path.join(stateDir, 'heap-report.json')
+  const env = { ...probeEnv(targetUrl), NODE_OPTIONS: nodeOptions, BENCH_HEAP_REPORT: heapFile, ...extraEnv }
+  const flags = nodeArgs.split(' ').filter(Boolean)
+  const args = [...flags, '--import', HEAP_REPORT, path.join(ROOT, 'bin', 'probe.js'), 'run', '--listen', `127.0.0.1:${port}`, '--probes', dir, '--state-dir', stateDir]
   const daemon = start(NODE, args, { env, cwd: tmpdir() })
   try {
     await waitReady(daemon, `${base}/readyz`, 60_000 + probes * 30)
     await sleep(plan.warmupSeconds * 1000)
     const before = { samples: await scrapeSamples(base), cpu: await cpuSeconds(daemon.pid) }
-    await sleep(plan.windowSeconds * 1000)
+    const rss: number[] = []
+    for (let s = 0; s < plan.windowSeconds; s++) {
+      await sleep(1000)
+      rss.push(statusMiB(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'), 'VmRSS'))
+    }
     const after = { samples: await scrapeSamples(base), cpu: await cpuSeconds(daemon.pid) }
     const scrape = await timeScrapes(base, plan.scrapes)
     const peak = peakRssMiB(daemon.pid)
-    return summarize(probes, nodeOptions, plan.windowSeconds, before, after, scrape, peak)
+    const heap = await heapReport(daemon.pid, heapFile)
+    const row = summarize(probes, nodeOptions, plan.windowSeconds, before, after, scrape, peak)
+    return { ...row, nodeArgs, steadyRssMiB: median(rss), ...heap }
   } finally {
     await stop(daemon, 20_000)
     await removeDir(dir)
@@ -81,7 +106,7 @@ function summarize(
   after: Snapshot,
   scrape: CapacityRow['scrape'],
   peakRss: number,
-): CapacityRow {
+): Omit<CapacityRow, 'steadyRssMiB' | 'liveHeapMiB' | 'heapUsedMiB' | 'nodeArgs'> {
   const delta = (pick: (samples: Sample[]) => number) => pick(after.samples) - pick(before.samples)
   const at = (le: string) => delta((s) => histogramAt(s, LATENESS, le).below)
   const started = delta((s) => histogramAt(s, LATENESS, '+Inf').count)
@@ -107,6 +132,21 @@ function summarize(
     peakRssMiB: peakRss,
     scrape,
   }
+}
+
+/** Asks the daemon's heap-report preload for its live heap (SIGUSR2) and waits, bounded, for the file. */
+async function heapReport(pid: number, file: string): Promise<{ liveHeapMiB: number; heapUsedMiB: number }> {
+  process.kill(pid, 'SIGUSR2')
+  for (let i = 0; i < 100; i++) {
+    await sleep(100)
+    const text = await readFile(file, 'utf8').catch(() => '')
+    if (text) {
+      await rm(file, { force: true })
+      const report = JSON.parse(text) as { liveHeapMiB: number; heapUsedMiB: number }
+      return { liveHeapMiB: report.liveHeapMiB, heapUsedMiB: report.heapUsedMiB }
+    }
+  }
+  return { liveHeapMiB: Number.NaN, heapUsedMiB: Number.NaN }
 }
 
 async function waitReady(daemon: Started, url: string, timeoutMs: number): Promise<void> {

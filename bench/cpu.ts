@@ -1,7 +1,7 @@
 /**
  * CPU per HTTP request: `probe run --once` over N 3-step CRUD probes, the
  * floor client doing the same runs, both at run --once's concurrency, each
- * a fresh process measured by its own getrusage at exit (cpu-report.ts).
+ * a fresh process measured by its own getrusage at exit (exit-report.js).
  * Fixed costs are subtracted: Node and module startup (the same command with
  * one probe) and, for smokeprobe, loading the N probe files (`probe
  * validate` of the same folder).
@@ -96,7 +96,7 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
   return { concurrency: CONCURRENCY, repeats, startup, rows }
 }
 
-async function cli(args: string[], env: Record<string, string>, timeoutMs: number, what: string, okCodes: number[]): Promise<ExitReport> {
+export async function cli(args: string[], env: Record<string, string>, timeoutMs: number, what: string, okCodes: number[]): Promise<ExitReport> {
   // The working directory has no ./alerting/alerting.yaml, so validate loads the probes only, as run --once does.
   const result = await runMeasured([PROBE_CLI, ...args], { env, timeoutMs, what, cwd: tmpdir() })
   if (!okCodes.includes(result.code as number))
@@ -104,7 +104,7 @@ async function cli(args: string[], env: Record<string, string>, timeoutMs: numbe
   return result.report
 }
 
-async function floor(targetUrl: string, runs: number, conn: 'request' | 'run', timeoutMs: number): Promise<ExitReport> {
+export async function floor(targetUrl: string, runs: number, conn: 'request' | 'run', timeoutMs: number): Promise<ExitReport> {
   const args = [FLOOR, '--url', targetUrl, '--runs', String(runs), '--concurrency', String(CONCURRENCY), '--conn', conn]
   const result = await runMeasured(args, { timeoutMs, what: `floor client (${runs} runs)` })
   const out = JSON.parse(result.stdout) as { failures: number }

@@ -12,8 +12,8 @@ import { cpuFromProcStat, statusMiB } from './stats.ts'
 
 export const NODE = process.execPath
 export const ROOT = path.resolve(import.meta.dirname, '..')
-/** Preloaded into a child to write its own CPU and peak RSS when it exits (see cpu-report.ts). */
-export const CPU_REPORT = path.join(ROOT, 'bench', 'cpu-report.ts')
+/** Preloaded into a child to write its own CPU and peak RSS when it exits (see exit-report.js). */
+export const CPU_REPORT = path.join(ROOT, 'bench', 'exit-report.js')
 
 const children = new Set<ChildProcess>()
 
@@ -117,7 +117,7 @@ export interface ExitReport {
   readonly maxRssMiB: number
 }
 
-/** Runs a Node script with cpu-report.ts preloaded and returns its exit code, output and CPU report. */
+/** Runs a Node script with exit-report.js preloaded and returns its exit code, output and CPU report. */
 export async function runMeasured(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs: number; what: string; cwd?: string },

@@ -3,6 +3,7 @@ import type { AccuracyRow } from './accuracy.ts'
 import type { BlackboxResult } from './blackbox.ts'
 import type { CapacityPlan, CapacityRow } from './capacity.ts'
 import type { CpuResult } from './cpu.ts'
+import type { FootprintPlan, FootprintResult } from './footprint.ts'
 import type { LoadRow } from './load.ts'
 
 export interface BenchPlan {
@@ -18,6 +19,7 @@ export interface BenchPlan {
   readonly delayMs: number
   readonly loadFiles: number
   readonly loadRepeats: number
+  readonly footprint: FootprintPlan
 }
 
 export interface BenchResults {
@@ -29,4 +31,5 @@ export interface BenchResults {
   readonly capacity: readonly CapacityRow[]
   readonly accuracy: readonly AccuracyRow[]
   readonly load: LoadRow
+  readonly footprint: FootprintResult
 }

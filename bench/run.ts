@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick]`: measures smokeprobe side by side with a
+ * `npm run bench [-- --quick] [-- --only footprint]`: measures smokeprobe side by side with a
  * floor node:http client and Prometheus blackbox_exporter against one local
  * target, prints the results as Markdown and (full run only) writes them to
- * BENCHMARKS.md. Every child is ended by pid; every loop is bounded.
+ * BENCHMARKS.md. `--only footprint` measures the footprint section alone
+ * (issue 13) and replaces just that section of BENCHMARKS.md. Every child
+ * is ended by pid; every loop is bounded.
  * `npm run bench -- --history` measures only the run history (bench/history.ts,
  * in a child with `--expose-gc`) and prints its table for BENCHMARKS.md
  * "Run history", a section written by hand that a full run keeps.
@@ -14,6 +16,8 @@ import { measureAccuracy } from './accuracy.ts'
 import { measureBlackbox } from './blackbox.ts'
 import { type CapacityRow, measureCapacity } from './capacity.ts'
 import { measureCpu, probesFor } from './cpu.ts'
+import { type FootprintPlan, MANIFEST_HEAP, measureFootprint, V8_DEFAULTS } from './footprint.ts'
+import { renderFootprint, replaceSection } from './footprint-report.ts'
 import { measureLoad } from './load.ts'
 import { finish, killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
 import { renderReport } from './report.ts'
@@ -25,6 +29,21 @@ import type { BenchPlan, BenchResults } from './results.ts'
  * 1,000 probes of this shape, whose live heap is ~47 MB).
  */
 export const RSS_VARIANTS = ['--max-semi-space-size=4', '--max-semi-space-size=2 --max-old-space-size=96']
+
+const FOOTPRINT: FootprintPlan = {
+  startupRepeats: 9,
+  daemons: [
+    { probes: 10, nodeArgs: '' },
+    { probes: 10, nodeArgs: V8_DEFAULTS },
+    { probes: 1_000, nodeArgs: '' },
+    { probes: 1_000, nodeArgs: V8_DEFAULTS },
+    // deploy/kubernetes/deployment.yaml's NODE_OPTIONS: the operator's choice, which the bin keeps.
+    { probes: 1_000, nodeArgs: MANIFEST_HEAP },
+  ],
+  daemon: { warmupSeconds: 10, windowSeconds: 30, scrapes: 3 },
+  onceProbes: 400,
+  onceRepeats: 3,
+}
 
 const FULL: BenchPlan = {
   quick: false,
@@ -41,6 +60,7 @@ const FULL: BenchPlan = {
   delayMs: 100,
   loadFiles: 1_000,
   loadRepeats: 3,
+  footprint: FOOTPRINT,
 }
 
 const QUICK: BenchPlan = {
@@ -57,6 +77,16 @@ const QUICK: BenchPlan = {
   ],
   accuracyRepeats: 1,
   loadRepeats: 1,
+  footprint: {
+    ...FOOTPRINT,
+    startupRepeats: 3,
+    daemons: [
+      { probes: 10, nodeArgs: '' },
+      { probes: 1_000, nodeArgs: '' },
+    ],
+    daemon: { warmupSeconds: 5, windowSeconds: 10, scrapes: 1 },
+    onceRepeats: 1,
+  },
 }
 
 async function startTarget(delayMs: number): Promise<{ target: Started; url: string }> {
@@ -70,7 +100,9 @@ function progress(text: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, history: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, history: { type: 'boolean', default: false }, only: { type: 'string' } },
+  })
   if (values.history) {
     progress('run history: 1,000 probes × 10,000 runs (a few minutes)')
     const child = start(NODE, ['--expose-gc', path.join(ROOT, 'bench', 'history.ts')])
@@ -80,6 +112,8 @@ async function main(): Promise<void> {
     return
   }
   const plan = values.quick ? QUICK : FULL
+  if (values.only !== undefined && values.only !== 'footprint') throw new Error(`--only: unknown benchmark "${values.only}" (known: footprint)`)
+  if (values.only === 'footprint') return footprintOnly(plan)
   const startedAt = new Date()
   const fast = await startTarget(0)
   const slow = await startTarget(plan.delayMs)
@@ -108,6 +142,7 @@ async function main(): Promise<void> {
     const accuracy = await measureAccuracy(slow.url, plan.delayMs, plan.accuracy, plan.accuracyRepeats)
     progress(`loading and validating ${plan.loadFiles} probe files`)
     const load = await measureLoad(plan.loadFiles, plan.loadRepeats)
+    const footprint = await measureFootprint(fast.url, plan.footprint, progress)
     const results: BenchResults = {
       plan,
       startedAt,
@@ -117,6 +152,7 @@ async function main(): Promise<void> {
       capacity,
       accuracy,
       load,
+      footprint,
     }
     const report = renderReport(results)
     process.stdout.write(`${report}\n`)
@@ -128,6 +164,24 @@ async function main(): Promise<void> {
   } finally {
     await stop(fast.target)
     await stop(slow.target)
+  }
+}
+
+/** The footprint benchmark alone: its section of BENCHMARKS.md is replaced (full plan) and the rest kept. */
+async function footprintOnly(plan: BenchPlan): Promise<void> {
+  const startedAt = new Date()
+  const fast = await startTarget(0)
+  try {
+    progress(`loading and validating ${plan.loadFiles} probe files`)
+    const load = await measureLoad(plan.loadFiles, plan.loadRepeats)
+    const section = renderFootprint(await measureFootprint(fast.url, plan.footprint, progress), load, startedAt)
+    process.stdout.write(`${section}\n`)
+    if (plan.quick) return progress('quick run: BENCHMARKS.md left as it is')
+    const file = path.join(ROOT, 'BENCHMARKS.md')
+    await writeFile(file, replaceSection(await readFile(file, 'utf8'), section))
+    progress('wrote the footprint section of BENCHMARKS.md')
+  } finally {
+    await stop(fast.target)
   }
 }
 

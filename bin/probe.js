@@ -1,11 +1,27 @@
 #!/usr/bin/env node
 // The installed entry point is plain JS so a global/npx install can start it;
 // the sources it imports are TypeScript that Node 24 runs by stripping types.
+// Everything here runs before the first of them loads: static imports of
+// src/ would be evaluated before these lines.
+import { enableCompileCache } from 'node:module'
+import { tmpdir } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { compileCacheDir, heapFlags } from './startup.js'
 
 // DNS lookups (getaddrinfo) run on libuv's thread pool, which the state file's
 // fs calls share; with the default 4 threads, four hung lookups time out every
 // other probe, even one to 'localhost'. libuv reads the size once, when the
-// pool first starts, so it is set here, before anything is imported: static
-// imports would be evaluated before this line. A size the operator chose is kept.
+// pool first starts, so it is set before anything can start it. A size the
+// operator chose is kept.
 process.env.UV_THREADPOOL_SIZE ??= '64'
+
+// Compiled (and type-stripped) modules are kept on disk: `probe validate`
+// starts in about a third of the time, and the daemon never loads the type
+// stripper (BENCHMARKS.md, "Footprint").
+const cacheDir = compileCacheDir(process.env, tmpdir(), process.getuid?.() ?? -1)
+if (cacheDir) enableCompileCache(cacheDir)
+
+// The daemon's heap settings, unless the operator sized the heap (startup.js).
+for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
+
 await import('../src/cli/main.ts')

@@ -4,7 +4,7 @@ import { type CliIo, EXIT, loadForCommand, writeLine } from './io.ts'
 import { listCommand } from './list.ts'
 import type { MuteFlags } from './mute.ts'
 import { type CommonOptions, DEFAULTS, ENV_VARS, LOG_LEVELS, type RawFlags, resolveOptions } from './options.ts'
-import { runOnceCommand } from './run-once.ts'
+import type { RunOnceFlags } from './run-once.ts'
 import { validateCommand } from './validate.ts'
 
 /**
@@ -66,9 +66,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       }
       // With --once, the state directory is used only when asked for: its cleanup journal (README "Cleanup journal").
       const stateDir = flags.stateDir !== undefined || io.env[ENV_VARS.stateDir]?.trim() ? options.stateDir : null
-      return withInterrupt(io, (signal) =>
-        runOnceCommand(options, { only: flags.only ?? [], json: flags.json ?? false, stateDir }, io, signal),
-      )
+      return withInterrupt(io, (signal) => runOnce(options, { only: flags.only ?? [], json: flags.json ?? false, stateDir }, io, signal))
     }),
   )
 
@@ -162,6 +160,15 @@ function daemonFlags(command: Command): Command {
     )
     .addOption(flag('--shards <n>', 'with --shard auto: the number of shards (the StatefulSet replicas)', 'shards', DAEMON_GROUP))
     .addOption(flag('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'logLevel', DAEMON_GROUP, DEFAULTS.logLevel))
+}
+
+/**
+ * Loaded lazily so that `validate` and `list` load neither the HTTP client
+ * (undici) nor the logger (pino): a pre-commit hook pays only for loading.
+ */
+async function runOnce(options: CommonOptions, flags: RunOnceFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const { runOnceCommand } = await import('./run-once.ts')
+  return runOnceCommand(options, flags, io, signal)
 }
 
 /** Loaded lazily so that `validate` and `list` do not load the daemon's modules. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import type * as z from 'zod'
 import { type AlertPolicy, resolvePolicy } from '../config/alert-policy.ts'
-import { type AlertingConfig, alertingFileSchema, unknownChannelMessage } from './alerting-schema.ts'
+import type { AlertingConfig } from './alerting-schema.ts'
 import { canariesOnTargets } from './canary-targets.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
@@ -98,8 +98,11 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   for (const [name, value] of await readSecrets(readNames(secretNames), options.env, secretsDir)) secretValues.set(name, value)
 
   let alerting: Loaded<AlertingConfig> | null = null
-  if (alertingRead) {
-    alerting = parseFile(alertingRead, alertingFileSchema(context), diagnostics)
+  // Loaded only for an alerting file: its channel schemas import every channel's
+  // client (nodemailer, ~100 ms and ~13 MiB), which run --once never uses.
+  const alertingSchema = alertingRead ? await import('./alerting-schema.ts') : null
+  if (alertingRead && alertingSchema) {
+    alerting = parseFile(alertingRead, alertingSchema.alertingFileSchema(context), diagnostics)
     if (alerting.value === null) diagnostics.push(...alertingDefaultsCheck(alertingRead.file.display, alerting.raw))
   }
   const probeSchema = probeFileSchema(context)
@@ -107,7 +110,13 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   diagnostics.push(...duplicateNames(probes))
   // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
   const alertingUnreadable = options.alertingPath !== null && alerting === null
-  if (!options.ignoreChannels && !alertingUnreadable) diagnostics.push(...unknownChannels(probes, alerting))
+  if (!options.ignoreChannels && !alertingUnreadable) {
+    const defined =
+      alerting && alertingSchema
+        ? { names: channelNames(alerting), file: alerting.file.display, message: alertingSchema.unknownChannelMessage }
+        : null
+    diagnostics.push(...unknownChannels(probes, defined))
+  }
   if (alerting?.value) {
     const parsed = probes.flatMap((p) => (p.value ? [{ ...p.value, file: p.file.display }] : []))
     for (const { index, message } of canariesOnTargets(alerting.value, parsed))
@@ -189,16 +198,22 @@ function duplicateNames(probes: readonly Loaded<unknown>[]): Diagnostic[] {
   return out
 }
 
-function unknownChannels(probes: readonly Loaded<unknown>[], alerting: Loaded<AlertingConfig> | null): Diagnostic[] {
+/** The alerting file's channels, when one is loaded, and how a name it lacks is reported. */
+interface DefinedChannels {
+  readonly names: readonly string[]
+  readonly file: string
+  readonly message: (name: string, defined: readonly string[], file?: string) => string
+}
+
+function unknownChannels(probes: readonly Loaded<unknown>[], defined: DefinedChannels | null): Diagnostic[] {
   const out: Diagnostic[] = []
-  const defined = alerting ? channelNames(alerting) : null
   for (const probe of probes) {
     for (const [index, name] of stringsAt(probe.raw, 'alert', 'channels')) {
       const where = { file: probe.file.display, path: `alert.channels[${index}]` }
       if (defined === null) {
         out.push({ ...where, message: `channel "${name}" needs an alerting file, and none is loaded (give --alerting <file>)` })
-      } else if (!defined.includes(name)) {
-        out.push({ ...where, message: unknownChannelMessage(name, defined, alerting?.file.display) })
+      } else if (!defined.names.includes(name)) {
+        out.push({ ...where, message: defined.message(name, defined.names, defined.file) })
       }
     }
   }

@@ -1,0 +1,5 @@
+// Types of bin/startup.js, which stays plain JS (see its header).
+export declare const DAEMON_V8_FLAGS: readonly string[]
+export declare function startsDaemon(argv: readonly string[]): boolean
+export declare function heapFlags(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): readonly string[]
+export declare function compileCacheDir(env: NodeJS.ProcessEnv, tmpdir: string, uid: number): string | null

@@ -1,0 +1,75 @@
+// What bin/probe.js settles before the first TypeScript module loads. Plain
+// JS on purpose: importing a .ts file here would start Node's type stripper
+// (a WebAssembly module, ~25 MB resident) before the compile cache could
+// spare it. Pure functions, tested as tables in test/cli/startup.test.ts.
+
+import { lstatSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+
+/**
+ * V8 heap settings for the long-running daemon, measured in BENCHMARKS.md
+ * ("Footprint"). Without them V8 grows the young generation to two 16 MB
+ * semi-spaces under the daemon's steady allocation (each run's connection,
+ * parser, request and response objects), and both stay resident.
+ * `--semi-space-growth-factor=1` keeps it at its initial 1 MB semi-space.
+ * V8 reads the factor whenever it would grow the space, so setting it at run
+ * time, before any module loads, applies it without restarting the process
+ * (`--max-semi-space-size` is read only when the heap is set up).
+ * Measured and left out: `--optimize-for-size` (RSS to ~180 MiB at 1,000
+ * probes, but CPU per run 2.3× and runs failing for lack of CPU) and an
+ * old-space cap (`--max-old-space-size=100`: 3× the CPU per run).
+ */
+export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1']
+
+/** Flags that say the operator sized the heap: then the bin adds none of its own. */
+const OPERATOR_HEAP_FLAGS = [
+  '--max-semi-space-size',
+  '--min-semi-space-size',
+  '--semi-space-growth-factor',
+  '--max-old-space-size',
+  '--max-heap-size',
+  '--optimize-for-size',
+  '--no-optimize-for-size',
+  '--heap-growing-percent',
+]
+
+/** Whether `argv` (after `probe`) starts the daemon: `run` without `--once`. */
+export function startsDaemon(argv) {
+  return argv[0] === 'run' && !argv.some((arg) => arg === '--once' || arg.startsWith('--once='))
+}
+
+/**
+ * The V8 flags the bin applies: the daemon's heap settings, unless the
+ * operator's own Node flags (`node --max-old-space-size=… bin/probe.js`, or
+ * NODE_OPTIONS) already size the heap. One-shot commands get none: a
+ * smaller young generation would only add collections to a process that
+ * exits in a second.
+ */
+export function heapFlags(argv, execArgv, nodeOptions) {
+  if (!startsDaemon(argv)) return []
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((flag) => flag.replaceAll('_', '-'))
+  const chosen = given.some((flag) => OPERATOR_HEAP_FLAGS.some((name) => flag === name || flag.startsWith(`${name}=`)))
+  return chosen ? [] : DAEMON_V8_FLAGS
+}
+
+/**
+ * The directory of Node's module compile cache, or null to go without it.
+ * An operator's NODE_COMPILE_CACHE is used as given. Otherwise it is a
+ * directory of this user's own under the temp dir: cached entries are code
+ * Node runs, so one that another user could write to is refused. A temp dir
+ * that cannot be written (a read-only filesystem without a tmpfs) means no
+ * cache, never an error: the cache only saves start-up time.
+ */
+export function compileCacheDir(env, tmpdir, uid) {
+  if (env.NODE_DISABLE_COMPILE_CACHE === '1') return null
+  if (env.NODE_COMPILE_CACHE) return env.NODE_COMPILE_CACHE
+  const dir = path.join(tmpdir, `smokeprobe-compile-cache-${uid}`)
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const stat = lstatSync(dir)
+    const own = stat.isDirectory() && (uid < 0 || stat.uid === uid) && (stat.mode & 0o022) === 0
+    return own ? dir : null
+  } catch {
+    return null
+  }
+}

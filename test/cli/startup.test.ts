@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process'
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, test } from 'vitest'
+import { compileCacheDir, DAEMON_V8_FLAGS, heapFlags, startsDaemon } from '../../bin/startup.js'
+
+/** What bin/probe.js settles before the first module loads: the daemon's heap flags and the compile cache. */
+const dirs: string[] = []
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+async function scratch(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'smokeprobe-startup-'))
+  dirs.push(dir)
+  return dir
+}
+const uid = process.getuid?.() ?? -1
+
+describe('heap flags', () => {
+  test.each([
+    [['run'], true],
+    [['run', '--probes', 'p'], true],
+    [['run', '--once'], false],
+    [['run', '--probes', 'p', '--once'], false],
+    [['run', '--once=true'], false],
+    [['validate'], false],
+    [['list', 'run'], false],
+    [[], false],
+  ])('%j starts the daemon: %s', (argv, daemon) => {
+    expect(startsDaemon(argv)).toBe(daemon)
+  })
+
+  test.each([
+    ['the daemon, no operator flags', ['run'], [], undefined, DAEMON_V8_FLAGS],
+    ['the daemon, unrelated NODE_OPTIONS', ['run'], [], '--enable-source-maps --import x.js', DAEMON_V8_FLAGS],
+    ['a one-shot command', ['run', '--once'], [], undefined, []],
+    ['validate', ['validate'], [], undefined, []],
+    ['NODE_OPTIONS sizes the young generation', ['run'], [], '--max-semi-space-size=4', []],
+    ['NODE_OPTIONS caps the old generation', ['run'], [], '--import x.js  --max-old-space-size=192', []],
+    ['NODE_OPTIONS with underscores', ['run'], [], '--max_old_space_size=192', []],
+    ['a node flag before the bin', ['run'], ['--semi-space-growth-factor=2'], undefined, []],
+    ['--max-heap-size before the bin', ['run'], ['--max-heap-size=256'], '', []],
+    ['a flag that only starts like one', ['run'], ['--max-old-space-size-x'], undefined, DAEMON_V8_FLAGS],
+  ])('%s', (_name, argv, execArgv, nodeOptions, expected) => {
+    expect(heapFlags(argv, execArgv, nodeOptions)).toEqual(expected)
+  })
+})
+
+describe('the compile cache directory', () => {
+  test('a directory of its own under the temp dir, created private', async () => {
+    const tmp = await scratch()
+    const dir = compileCacheDir({}, tmp, uid)
+    expect(dir).toBe(path.join(tmp, `smokeprobe-compile-cache-${uid}`))
+    expect(statSync(dir as string).mode & 0o077).toBe(0)
+    expect(compileCacheDir({}, tmp, uid)).toBe(dir)
+  })
+
+  test('refused when others could write to it: its entries are code Node runs', async () => {
+    const tmp = await scratch()
+    const dir = path.join(tmp, `smokeprobe-compile-cache-${uid}`)
+    mkdirSync(dir)
+    chmodSync(dir, 0o777)
+    expect(compileCacheDir({}, tmp, uid)).toBeNull()
+  })
+
+  test('refused when it belongs to another user', async () => {
+    const tmp = await scratch()
+    const other = uid + 1
+    mkdirSync(path.join(tmp, `smokeprobe-compile-cache-${other}`), { mode: 0o700 })
+    expect(compileCacheDir({}, tmp, other)).toBeNull()
+  })
+
+  test('a symlink in its place is refused', async () => {
+    const tmp = await scratch()
+    const { symlinkSync } = await import('node:fs')
+    symlinkSync(tmp, path.join(tmp, `smokeprobe-compile-cache-${uid}`))
+    expect(compileCacheDir({}, tmp, uid)).toBeNull()
+  })
+
+  test('a temp dir that cannot hold it means no cache, not an error', async () => {
+    const tmp = await scratch()
+    const file = path.join(tmp, 'not-a-dir')
+    writeFileSync(file, '')
+    expect(compileCacheDir({}, file, uid)).toBeNull()
+  })
+
+  test("the operator's NODE_COMPILE_CACHE is used as given; NODE_DISABLE_COMPILE_CACHE=1 turns it off", () => {
+    expect(compileCacheDir({ NODE_COMPILE_CACHE: '/var/cache/x' }, '/nonexistent', uid)).toBe('/var/cache/x')
+    expect(compileCacheDir({ NODE_DISABLE_COMPILE_CACHE: '1' }, tmpdir(), uid)).toBeNull()
+  })
+})
+
+describe('bin/probe.js', () => {
+  const run = promisify(execFile)
+  const probe = 'name: one\nsteps:\n  - name: get\n    request: { url: "http://127.0.0.1:1/" }\n'
+
+  test('fills the compile cache in its own directory, and validates the same from it', async () => {
+    const tmp = await scratch()
+    await writeFile(path.join(tmp, 'one.yaml'), probe)
+    const env = { ...process.env, TMPDIR: tmp, NODE_COMPILE_CACHE: '', NODE_DISABLE_COMPILE_CACHE: '' }
+    const first = await run(process.execPath, ['bin/probe.js', 'validate', '--probes', path.join(tmp, 'one.yaml')], { env })
+    const cache = path.join(tmp, `smokeprobe-compile-cache-${uid}`)
+    expect(statSync(cache).isDirectory()).toBe(true)
+    const second = await run(process.execPath, ['bin/probe.js', 'validate', '--probes', path.join(tmp, 'one.yaml')], { env })
+    expect(second.stdout).toBe(first.stdout)
+    expect(first.stdout).toContain('valid: 1 probe')
+  }, 30_000)
+
+  test('starts when the temp dir cannot be written (a read-only filesystem): validate exits 0', async () => {
+    const tmp = await scratch()
+    await writeFile(path.join(tmp, 'one.yaml'), probe)
+    const blocked = path.join(tmp, 'blocked')
+    writeFileSync(blocked, '')
+    const env = { ...process.env, TMPDIR: blocked, NODE_COMPILE_CACHE: '', NODE_DISABLE_COMPILE_CACHE: '' }
+    const result = await run(process.execPath, ['bin/probe.js', 'validate', '--probes', path.join(tmp, 'one.yaml')], { env })
+    expect(result.stdout).toContain('valid: 1 probe')
+    expect(result.stderr).toBe('')
+  }, 30_000)
+
+  /** Preloaded: writes every package the process loaded to LOADED_FILE at exit. */
+  const RECORD = `data:text/javascript,${encodeURIComponent(`
+    import { registerHooks } from 'node:module'
+    import { writeFileSync } from 'node:fs'
+    const seen = new Set()
+    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(r.url); if (m) seen.add(m[1]); return r } })
+    process.on('exit', () => writeFileSync(process.env.LOADED_FILE, JSON.stringify([...seen])))
+  `)}`
+
+  async function packagesLoaded(args: string[], dir: string): Promise<string[]> {
+    const file = path.join(dir, 'loaded.json')
+    // In `dir`, which has no ./alerting/alerting.yaml to load by default.
+    const bin = path.resolve('bin/probe.js')
+    const env = { ...process.env, LOADED_FILE: file }
+    await run(process.execPath, ['--import', RECORD, bin, ...args], { env, cwd: dir }).catch((error: { stdout?: string }) => error)
+    const { readFile } = await import('node:fs/promises')
+    return JSON.parse(await readFile(file, 'utf8')) as string[]
+  }
+
+  test('validate loads no HTTP client, logger or mail client; run --once no mail client; with an alerting file, validate checks its channels', async () => {
+    const tmp = await scratch()
+    await writeFile(path.join(tmp, 'one.yaml'), probe)
+    await writeFile(path.join(tmp, 'alerting.yaml'), 'channels: {}\n')
+    const validate = await packagesLoaded(
+      ['validate', '--probes', path.join(tmp, 'one.yaml'), '--alerting', path.join(tmp, 'alerting.yaml')],
+      tmp,
+    )
+    expect(validate).toContain('nodemailer') // an alerting file is read: its channel schemas load, and with them the mail client
+    await writeFile(path.join(tmp, 'bare.yaml'), probe.replace('one', 'bare'))
+    const bare = await packagesLoaded(['validate', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    expect(bare).toContain('yaml')
+    for (const name of ['undici', 'pino', 'nodemailer', 'prom-client']) expect(bare).not.toContain(name)
+    const once = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    expect(once).toContain('undici')
+    for (const name of ['nodemailer', 'prom-client']) expect(once).not.toContain(name)
+  }, 60_000)
+})
