@@ -1,4 +1,4 @@
-import nodemailer, { type NodemailerError, type SMTPSentMessageInfo } from 'nodemailer'
+import type { NodemailerError, SMTPSentMessageInfo, Transporter } from 'nodemailer'
 import * as z from 'zod'
 import type { SecretMask } from '../../config/secrets.ts'
 import type { TemplateContext } from '../../config/template.ts'
@@ -61,27 +61,35 @@ export const email: ChannelDefinition<ReturnType<typeof schema>> = {
   destination: (config) => ({ host: config.smtp.host, port: config.smtp.port ?? null, to: [...config.to].sort() }),
   create(config, deps) {
     const { smtp } = config
-    const transport = nodemailer.createTransport({
-      host: smtp.host,
-      port: smtp.port ?? (smtp.secure ? 465 : 587),
-      secure: smtp.secure,
-      requireTLS: smtp.requireTLS,
-      tls: { rejectUnauthorized: !smtp.insecure },
-      ...(smtp.user === undefined ? {} : { auth: { user: smtp.user, pass: smtp.pass ?? '' } }),
-      // Connecting and the greeting get half the attempt each, so a silent server fails with
-      // the phase named (GREETING_TIMEOUT) before the attempt's overall deadline.
-      connectionTimeout: Math.ceil(config.timeout / 2),
-      greetingTimeout: Math.ceil(config.timeout / 2),
-      dnsTimeout: Math.ceil(config.timeout / 2),
-      socketTimeout: config.timeout,
-    })
+    // nodemailer (≈100 ms and 13 MiB to load) is loaded by the first mail, not by every daemon that
+    // configures no email channel or never has to send one.
+    let transport: Promise<Transporter<SMTPSentMessageInfo>> | null = null
+    const open = () => {
+      transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+        nodemailer.createTransport({
+          host: smtp.host,
+          port: smtp.port ?? (smtp.secure ? 465 : 587),
+          secure: smtp.secure,
+          requireTLS: smtp.requireTLS,
+          tls: { rejectUnauthorized: !smtp.insecure },
+          ...(smtp.user === undefined ? {} : { auth: { user: smtp.user, pass: smtp.pass ?? '' } }),
+          // Connecting and the greeting get half the attempt each, so a silent server fails with
+          // the phase named (GREETING_TIMEOUT) before the attempt's overall deadline.
+          connectionTimeout: Math.ceil(config.timeout / 2),
+          greetingTimeout: Math.ceil(config.timeout / 2),
+          dnsTimeout: Math.ceil(config.timeout / 2),
+          socketTimeout: config.timeout,
+        }),
+      )
+      return transport
+    }
     return {
       events: new Set(['firing', 'resolved', 'reminder', 'test']),
       async send(notification, signal) {
         const message = emailMessage(notification, config.subjectPrefix)
         const attempt = attemptSignal(signal, config.timeout)
         try {
-          const info = await transport.sendMail({ from: config.from, to: config.to, ...message, signal: attempt.signal })
+          const info = await (await open()).sendMail({ from: config.from, to: config.to, ...message, signal: attempt.signal })
           return partialRejection(info, config.to.length, deps.secrets) ?? { ok: true }
         } catch (error) {
           if (attempt.signal.aborted) return { ok: false, retryable: true, reason: deps.secrets.mask(attempt.describeAbort()) }
@@ -89,7 +97,7 @@ export const email: ChannelDefinition<ReturnType<typeof schema>> = {
         }
       },
       async close() {
-        transport.close()
+        ;(await transport)?.close()
       },
     }
   },
