@@ -129,6 +129,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       staged,
       inFlight,
       unroutable: (entry) => box.unroutable(entry, route(entry.channel, entry.identity)?.channel, channels.has(entry.channel)),
+      parked: (entry) => box.parked(route(entry.channel, entry.identity)?.channel, channels.has(entry.channel)),
     })
     changed(pass.outbox)
     nextWake = pass.wake

@@ -79,6 +79,12 @@ export function add(outbox: Outbox, entry: OutboxEntry, flying?: string): { outb
     const entries = outbox.entries.filter((e) => !undone.includes(e))
     return { outbox: { ...outbox, entries }, added: false, superseded: undone.map(keyOf) }
   }
+  // A firing for a destination whose resolve of this incident waits, never tried, at the lane's end:
+  // the destination still holds the firing it was sent (one still queued would be this same key,
+  // above), so the two cancel out. A resolve already tried may have arrived: then both are sent.
+  const last = outbox.entries.findLast((e) => laneOf(e) === lane)
+  if (entry.notification.event === 'firing' && last?.notification.event === 'resolved' && last.attempts === 0 && keyOf(last) !== flying)
+    return { outbox: without(outbox, keyOf(last)), added: false, superseded: [keyOf(last)] }
   const superseded: string[] = []
   const kept = outbox.entries.filter((e) => {
     const gone = e.notification.event === 'reminder' && laneOf(e) === lane && keyOf(e) !== flying
@@ -108,6 +114,8 @@ export interface DueContext {
   readonly inFlight: ReadonlyMap<string, { readonly channel: string }>
   /** Why an entry can no longer be delivered (see `unroutable`), or null. */
   readonly unroutable: (entry: OutboxEntry) => string | null
+  /** Whether an entry waits for its former destination to be configured again (see `parked`). */
+  readonly parked?: (entry: OutboxEntry) => boolean
 }
 
 /**
@@ -122,8 +130,20 @@ export function unroutable(
 ): string | null {
   if (target?.events.has(entry.notification.event)) return null
   if (target) return `channel no longer takes ${entry.notification.event} events`
-  if (named) return 'channel configuration changed; its former destination can no longer be reached'
+  // Named but not routable: a former destination, parked (see `parked`), not given up.
+  if (named) return null
   return 'channel no longer configured'
+}
+
+/**
+ * An entry for a former destination of a channel still configured under its
+ * name, which nothing reaches now (a restart came after the reload that
+ * moved it, so the retired channel is gone). A reload back to it would reach
+ * it again, and the receiver there still holds what it was sent: its resolve
+ * is still owed. So it waits, under the age bound, instead of being dropped.
+ */
+export function parked(target: unknown, named: boolean): boolean {
+  return target === undefined && named
 }
 
 export type Decision =
@@ -165,6 +185,10 @@ export function due(
       decisions.push({ kind: 'drop', key, entry, reason, attempts: entry.attempts })
       dropped.add(key)
       seen.delete(lane)
+      continue
+    }
+    if (context.parked?.(entry)) {
+      wake = Math.min(wake, expires)
       continue
     }
     const at = Math.max(Date.parse(entry.nextAttemptAt), holds.get(entry.channel) ?? 0)

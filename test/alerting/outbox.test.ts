@@ -106,10 +106,24 @@ function play(rows: readonly Row[]): void {
 const CASES: Record<string, readonly Row[]> = {
   'the same notification queued again undoes what was queued behind it in its lane': [
     [0, '+ hook i1 R', 'added', 'hook.i1.R'],
+    [0, 'due', 'try hook.i1.R', 'hook.i1.R'],
+    [0, 'down hook i1 R', 'retry', 'hook.i1.R(1@1)'],
+    [0, '+ hook i1 F', 'added', 'hook.i1.R(1@1) hook.i1.F'],
+    [0, '+ pd i1 F', 'added', 'hook.i1.R(1@1) hook.i1.F pd.i1.F'],
+    [0, '+ hook i1 R', 'undone 1', 'hook.i1.R(1@1) pd.i1.F'],
+    [0, '+ hook i1 R', 'ignored', 'hook.i1.R(1@1) pd.i1.F'],
+  ],
+  'a firing behind a resolve never tried cancels it: the destination still holds the firing it was sent': [
+    [0, '+ hook i1 R', 'added', 'hook.i1.R'],
+    [0, '+ hook i1 F', 'undone 1', 'empty'],
+    [0, '+ hook i2 R', 'added', 'hook.i2.R'],
+    [0, '+ hook i1 F', 'added', 'hook.i2.R hook.i1.F'],
+  ],
+  'a resolve that was tried may have arrived: the firing behind it is sent too': [
+    [0, '+ hook i1 R', 'added', 'hook.i1.R'],
+    [0, 'due', 'try hook.i1.R', 'hook.i1.R'],
     [0, '+ hook i1 F', 'added', 'hook.i1.R hook.i1.F'],
-    [0, '+ pd i1 F', 'added', 'hook.i1.R hook.i1.F pd.i1.F'],
-    [0, '+ hook i1 R', 'undone 1', 'hook.i1.R pd.i1.F'],
-    [0, '+ hook i1 R', 'ignored', 'hook.i1.R pd.i1.F'],
+    [0, 'down hook i1 R', 'retry', 'hook.i1.R(1@1) hook.i1.F'],
   ],
   'FIFO per lane: the resolve waits for its firing': [
     [0, '+ hook i1 F', 'added', 'hook.i1.F'],
@@ -233,6 +247,27 @@ describe('outbox bookkeeping', () => {
     const outbox = box.restore(box.EMPTY_OUTBOX, [old, current])
     const pass = box.due(outbox, T0, POLICY, { staged: new Set(), inFlight: new Map(), unroutable: () => null })
     expect(pass.decisions.map((d) => d.kind)).toEqual(['attempt', 'attempt'])
+  })
+
+  it('parks an entry for a former destination nothing reaches now, until its age bound, instead of dropping it', () => {
+    const old = box.entryOf('hook', 'aaa', notification('i1', 'R'), T0)
+    const outbox = box.restore(box.EMPTY_OUTBOX, [old])
+    const context = {
+      staged: new Set<string>(),
+      inFlight: new Map(),
+      unroutable: (e: box.OutboxEntry) => box.unroutable(e, undefined, true),
+      parked: (_: box.OutboxEntry) => box.parked(undefined, true),
+    }
+    const waiting = box.due(outbox, T0 + 1_000, POLICY, context)
+    expect(waiting.decisions).toEqual([])
+    expect(waiting.outbox.entries).toEqual([old])
+    expect(waiting.wake).toBe(T0 + POLICY.maxAgeMs)
+    const expired = box.due(outbox, T0 + POLICY.maxAgeMs, POLICY, context)
+    expect(expired.decisions.map((d) => d.kind)).toEqual(['drop'])
+    // A channel no longer configured at all is given up at once, as before.
+    expect(box.unroutable(old, undefined, false)).toBe('channel no longer configured')
+    expect(box.parked(undefined, false)).toBe(false)
+    expect(box.parked({ events: new Set(['resolved']) }, true)).toBe(false)
   })
 
   it('leaves staged entries and busy lanes alone', () => {
