@@ -5,6 +5,7 @@
  */
 import { type Alerter, type AlertProbe, createAlerter } from '../alerting/alerter.ts'
 import type { RetryPolicy } from '../alerting/delivery.ts'
+import type { Notification } from '../alerting/notification.ts'
 import { incidentId } from '../alerting/notify.ts'
 import { type AlertState, consecutiveFailures, isFiring } from '../alerting/state.ts'
 import path from 'node:path'
@@ -155,9 +156,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
       if (judgement.outcome === 'aborted') return
       if (!alerter) return
       // The slot, shared by every replica running this configuration, names an incident this run opens.
-      const { state, notifications } = await alerter.record(result, judgement, slot)
-      trackIncident(probe.name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
-      metrics.setAlertState(probe.name, isFiring(state), consecutiveFailures(state))
+      alerted(probe.name, await alerter.record(result, judgement, slot))
     } catch (error) {
       logger.error({ err: error, probe: probe.name }, 'bug: a probe run threw')
     }
@@ -168,13 +167,17 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
     metrics.setMuted(name, muted)
     if (muted || !alerter) return
     alerter.release(name).then(
-      ({ state, notifications }) => {
-        if (!state) return
-        trackIncident(name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
-        metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
-      },
+      (decided) => alerted(name, decided),
       (error: unknown) => logger.error({ err: error, probe: name }, 'bug: releasing a mute threw'),
     )
+  }
+
+  /** What the alerter decided for a probe (after a run, or at a mute's end): the history and the gauges follow. */
+  function alerted(name: string, decided: { state: AlertState | undefined; notifications: readonly Notification[] }): void {
+    const { state, notifications } = decided
+    if (!state) return
+    trackIncident(name, state, notifications.find((n) => n.event === 'firing')?.incidentId)
+    metrics.setAlertState(name, isFiring(state), consecutiveFailures(state))
   }
 
   /** The alert state's edges are the incident's: firing opens it in the history, ok again resolves it. */
