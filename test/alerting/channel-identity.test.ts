@@ -63,13 +63,14 @@ function run(a: Alerter, outcome: RunOutcome) {
 
 /** An alerter whose probe has fired on `channel` (two failed runs, the firing delivered). */
 async function paged(channel: FakeChannel, hash: string, what: string) {
-  const { alerter } = start(channel, hash)
+  const started = start(channel, hash)
+  const { alerter } = started
   await alerter.load()
   await alerter.configure([PROBE])
   await run(alerter, 'failure')
   const [firing] = (await run(alerter, 'failure')).notifications
   await until(() => channel.sent.length === 1, what)
-  return { alerter, firing }
+  return { ...started, firing }
 }
 
 const quiet = () => new Promise((resolve) => setTimeout(resolve, 150))
@@ -129,12 +130,7 @@ describe('channel identity', () => {
 
   it('a destination changed while the daemon was down: the new one gets the firing before its resolve', async () => {
     const first = pager()
-    const one = start(first, 'key-one')
-    await one.alerter.load()
-    await one.alerter.configure([PROBE])
-    await run(one.alerter, 'failure')
-    await run(one.alerter, 'failure')
-    await until(() => first.sent.length === 1, 'paged')
+    const one = await paged(first, 'key-one', 'paged')
     await one.alerter.close()
 
     const moved = pager()
@@ -150,12 +146,7 @@ describe('channel identity', () => {
 
   it('a state file without hashes is taken to name the current destinations: no page again', async () => {
     const first = pager()
-    const one = start(first, 'key-one')
-    await one.alerter.load()
-    await one.alerter.configure([PROBE])
-    await run(one.alerter, 'failure')
-    await run(one.alerter, 'failure')
-    await until(() => first.sent.length === 1, 'paged')
+    const one = await paged(first, 'key-one', 'paged')
     await one.alerter.close()
     const file = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'))
     file.probes['items-crud'].paged = ['pager']
