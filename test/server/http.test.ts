@@ -1,7 +1,7 @@
+import { serverOptions } from './options.ts'
 import { request } from 'node:http'
 import { pino } from 'pino'
 import { afterEach, describe, expect, test } from 'vitest'
-import { silentLogger } from '../../src/log.ts'
 import { createMetrics } from '../../src/metrics/registry.ts'
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/http.ts'
 import type { ProbeStatus } from '../../src/server/status.ts'
@@ -53,15 +53,7 @@ afterEach(async () => {
 })
 
 async function start(overrides: Partial<ServerOptions> = {}): Promise<string> {
-  running = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: createMetrics({ location: null }).registry,
-    isReady: () => true,
-    probes: () => [failing, healthy],
-    logger: silentLogger(),
-    ...overrides,
-  })
+  running = await startServer(serverOptions({ probes: () => [failing, healthy], ...overrides }))
   return running.url
 }
 
@@ -199,16 +191,7 @@ describe('http server', () => {
   test('an address in use is a clear error', async () => {
     const url = await start()
     const port = Number(new URL(url).port)
-    await expect(
-      startServer({
-        host: '127.0.0.1',
-        port,
-        registry: createMetrics({ location: null }).registry,
-        isReady: () => true,
-        probes: () => [],
-        logger: silentLogger(),
-      }),
-    ).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: the address is already in use`)
+    await expect(startServer(serverOptions({ port }))).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: the address is already in use`)
   })
 
   test('close stops listening and can be called twice', async () => {

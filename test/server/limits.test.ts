@@ -5,12 +5,11 @@
  * 400. Bounds are injected small so that nothing waits for production
  * timeouts; every wait is bounded.
  */
+import { serverOptions } from './options.ts'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { pino } from 'pino'
 import { afterEach, describe, expect, test } from 'vitest'
-import { silentLogger } from '../../src/log.ts'
-import { createMetrics } from '../../src/metrics/registry.ts'
 import { DEFAULT_LIMITS, type RunningServer, type ServerOptions, startServer } from '../../src/server/http.ts'
 import { waitFor } from '../daemon/harness.ts'
 
@@ -23,15 +22,7 @@ afterEach(async () => {
 })
 
 async function start(overrides: Partial<ServerOptions> = {}): Promise<{ url: string; port: number }> {
-  running = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: createMetrics({ location: null }).registry,
-    isReady: () => true,
-    probes: () => [],
-    logger: silentLogger(),
-    ...overrides,
-  })
+  running = await startServer(serverOptions(overrides))
   return { url: running.url, port: Number(new URL(running.url).port) }
 }
 

@@ -1,10 +1,10 @@
+import { serverOptions } from './options.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createMuteStore, MAX_REASON_CHARS, type MuteStore } from '../../src/judge/mute-store.ts'
 import { silentLogger } from '../../src/log.ts'
-import { createMetrics } from '../../src/metrics/registry.ts'
 import { type RunningServer, startServer } from '../../src/server/http.ts'
 import { authorized, MAX_MUTE_PROBES } from '../../src/server/mutes-api.ts'
 
@@ -36,15 +36,7 @@ describe('/api/mutes bounds', () => {
     store = createMuteStore({ stateDir: dir, logger: silentLogger() })
     await store.load()
     probes = Array.from({ length: MAX_MUTE_PROBES + 1 }, (_, i) => `p${i}`)
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      registry: createMetrics({ location: null }).registry,
-      isReady: () => true,
-      probes: () => [],
-      logger: silentLogger(),
-      mutes: { token: () => TOKEN, store, probes: () => new Set(probes) },
-    })
+    server = await startServer(serverOptions({ mutes: { token: () => TOKEN, store, probes: () => new Set(probes) } }))
   })
   afterEach(async () => {
     await server.close()
