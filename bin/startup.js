@@ -73,3 +73,31 @@ export function compileCacheDir(env, tmpdir, uid) {
     return null
   }
 }
+
+/**
+ * The module the bin starts: the bundle `npm run build` wrote to dist/
+ * (scripts/build.ts; a fraction of the start-up time and memory of loading
+ * the sources and their ~280 dependency modules one by one), or the
+ * TypeScript sources. In a checkout (src/ present) the bundle is used only
+ * while every file recorded in dist/build.json still has the size and mtime
+ * it had when the build started: an edited, pulled or checked-out tree runs
+ * its sources, never a stale bundle. Where src/ is absent (the image, an
+ * installed package) the bundle is all there is. `fs` is node:fs, or a
+ * table test's stand-in (existsSync, readFileSync, statSync).
+ */
+export function entryModule(root, fs) {
+  const sources = path.join(root, 'src', 'cli', 'main.ts')
+  let manifest
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(root, 'dist', 'build.json'), 'utf8'))
+  } catch {
+    return sources
+  }
+  const bundle = path.join(root, 'dist', manifest.main)
+  if (!fs.existsSync(sources)) return bundle
+  for (const [file, [size, mtimeMs]] of Object.entries(manifest.inputs)) {
+    const info = fs.statSync(path.join(root, file), { throwIfNoEntry: false })
+    if (!info || info.size !== size || info.mtimeMs !== mtimeMs) return sources
+  }
+  return bundle
+}

@@ -3,7 +3,7 @@
  * list and deletes): its own agent, its own timeout, the same exchange and
  * limits a step has (redirects, body cap, secrets kept to their origin).
  */
-import { Agent } from 'undici'
+import { Agent } from '../probe/undici.ts'
 import type { SecretMask } from '../config/secrets.ts'
 import { type ExchangeOutcome, exchange } from '../probe/exchange.ts'
 import type { RenderedRequest } from '../probe/request.ts'

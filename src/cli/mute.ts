@@ -3,7 +3,7 @@
  * `/api/mutes`. The token is read from an environment variable, never a
  * flag, so it is not in argv for `ps` or a CI log to show.
  */
-import { request } from 'undici'
+import { Agent, request } from '../probe/undici.ts'
 import { parseDuration } from '../config/duration.ts'
 import { type CliIo, EXIT, writeLine } from './io.ts'
 
@@ -64,8 +64,10 @@ export async function muteCommand(flags: MuteFlags, io: CliIo): Promise<number> 
       : new URL('api/mutes', withSlash(base))
   let status: number
   let text: string
+  const dispatcher = new Agent({ connections: 1 })
   try {
     const response = await request(target, {
+      dispatcher,
       method: action.kind === 'add' ? 'POST' : action.kind === 'delete' ? 'DELETE' : 'GET',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: action.kind === 'add' ? JSON.stringify(action.body) : undefined,
@@ -76,6 +78,8 @@ export async function muteCommand(flags: MuteFlags, io: CliIo): Promise<number> 
   } catch (error) {
     writeLine(io.stderr, `probe mute: cannot reach ${target.origin}: ${(error as Error).message}`)
     return EXIT.failed
+  } finally {
+    await dispatcher.close()
   }
   const body = parseJson(text)
   if (status < 200 || status > 299) {

@@ -6,7 +6,8 @@
  * in flight share it, so a hundred probes failing together make one round
  * of canary requests, not a hundred. The answer is kept for `cacheMs`.
  */
-import { Agent, type Dispatcher, request } from 'undici'
+import type { Dispatcher } from 'undici'
+import { Agent, request } from '../probe/undici.ts'
 import type { CanaryConfig } from '../config/canaries.ts'
 import type { Network } from './inputs.ts'
 

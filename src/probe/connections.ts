@@ -1,6 +1,7 @@
 import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns'
 import type { Socket } from 'node:net'
-import { buildConnector } from 'undici'
+import type { buildConnector } from 'undici'
+import { buildConnector as undiciConnector } from './undici.ts'
 
 /**
  * A connection opened during a run, with the moments (performance.now())
@@ -62,7 +63,7 @@ export class ConnectionWatch {
  * timeout and TLS options are given here.
  */
 export function timedConnector(options: buildConnector.BuildOptions, watch: ConnectionWatch): buildConnector.connector {
-  const connect = buildConnector({ ...options, lookup: sharedLookup } as buildConnector.BuildOptions)
+  const connect = undiciConnector({ ...options, lookup: sharedLookup } as buildConnector.BuildOptions)
   return (target, callback) => {
     const startedAt = performance.now()
     // The runtime returns the socket; the .d.ts says void.

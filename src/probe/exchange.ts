@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { type Dispatcher, request } from 'undici'
+import type { Dispatcher } from 'undici'
+import { request } from './undici.ts'
 import { percentDecoded, type SecretMask } from '../config/secrets.ts'
 import { type Fault, type Phase, bodyTooLarge, classifyError } from './classify.ts'
 import type { Connection, ConnectionWatch } from './connections.ts'

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import { Agent } from 'undici'
+import { Agent } from './undici.ts'
 import type { Probe } from '../config/probe-schema.ts'
 import { type ConnectionWatch, timedConnector } from './connections.ts'
 

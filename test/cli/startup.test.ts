@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process'
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, test } from 'vitest'
-import { compileCacheDir, DAEMON_V8_FLAGS, heapFlags, startsDaemon } from '../../bin/startup.js'
+import { compileCacheDir, DAEMON_V8_FLAGS, entryModule, heapFlags, startsDaemon } from '../../bin/startup.js'
 
 /** What bin/probe.js settles before the first module loads: the daemon's heap flags and the compile cache. */
 const dirs: string[] = []
@@ -120,30 +121,63 @@ describe('bin/probe.js', () => {
     expect(result.stderr).toBe('')
   }, 30_000)
 
-  /** Preloaded: writes every package the process loaded to LOADED_FILE at exit. */
+  /** Preloaded: writes every module URL the process resolved to LOADED_FILE at exit. */
   const RECORD = `data:text/javascript,${encodeURIComponent(`
     import { registerHooks } from 'node:module'
     import { writeFileSync } from 'node:fs'
     const seen = new Set()
-    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(r.url); if (m) seen.add(m[1]); return r } })
+    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.add(r.url); return r } })
     process.on('exit', () => writeFileSync(process.env.LOADED_FILE, JSON.stringify([...seen])))
   `)}`
 
-  async function packagesLoaded(args: string[], dir: string): Promise<string[]> {
+  /** A package's name from a path under node_modules. */
+  const packageOf = (file: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1]
+
+  /**
+   * The packages a command loaded: from node_modules when it ran the sources, or, when it ran the
+   * bundle, the packages esbuild put into each dist/ file it loaded (dist/meta.json).
+   */
+  async function packagesLoaded(args: string[], dir: string): Promise<{ bundle: boolean; packages: string[] }> {
     const file = path.join(dir, 'loaded.json')
     // In `dir`, which has no ./alerting/alerting.yaml to load by default.
     const bin = path.resolve('bin/probe.js')
     const env = { ...process.env, LOADED_FILE: file }
     await run(process.execPath, ['--import', RECORD, bin, ...args], { env, cwd: dir }).catch((error: { stdout?: string }) => error)
-    const { readFile } = await import('node:fs/promises')
-    return JSON.parse(await readFile(file, 'utf8')) as string[]
+    const urls = JSON.parse(readFileSync(file, 'utf8')) as string[]
+    const dist = path.resolve('dist')
+    const meta = JSON.parse(readFileSync(path.join(dist, 'meta.json'), 'utf8')) as {
+      outputs: Record<string, { inputs: Record<string, unknown> }>
+    }
+    const packages = new Set<string>()
+    let bundle = false
+    for (const url of urls.filter((u) => u.startsWith('file:'))) {
+      const loaded = fileURLToPath(url)
+      if (loaded.startsWith(dist + path.sep)) {
+        bundle = true
+        for (const input of Object.keys(meta.outputs[`dist/${path.basename(loaded)}`]?.inputs ?? {})) {
+          const name = packageOf(input)
+          if (name) packages.add(name)
+        }
+      } else {
+        const name = packageOf(loaded)
+        if (name) packages.add(name)
+      }
+    }
+    return { bundle, packages: [...packages] }
   }
+
+  test('starts the bundle the tree was built into (vitest builds it first: test/support/build-bundle.ts)', async () => {
+    const tmp = await scratch()
+    await writeFile(path.join(tmp, 'one.yaml'), probe)
+    const validate = await packagesLoaded(['validate', '--probes', path.join(tmp, 'one.yaml')], tmp)
+    expect(validate.bundle).toBe(true)
+  }, 30_000)
 
   test('validate loads no HTTP client, logger or mail client, with an alerting file too; run --once no mail client', async () => {
     const tmp = await scratch()
     await writeFile(path.join(tmp, 'one.yaml'), probe)
     await writeFile(path.join(tmp, 'alerting.yaml'), 'channels: {}\n')
-    const validate = await packagesLoaded(
+    const { packages: validate } = await packagesLoaded(
       ['validate', '--probes', path.join(tmp, 'one.yaml'), '--alerting', path.join(tmp, 'alerting.yaml')],
       tmp,
     )
@@ -151,11 +185,55 @@ describe('bin/probe.js', () => {
     expect(validate).toContain('zod')
     expect(validate).not.toContain('nodemailer')
     await writeFile(path.join(tmp, 'bare.yaml'), probe.replace('one', 'bare'))
-    const bare = await packagesLoaded(['validate', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    const { packages: bare } = await packagesLoaded(['validate', '--probes', path.join(tmp, 'bare.yaml')], tmp)
     expect(bare).toContain('yaml')
     for (const name of ['undici', 'pino', 'nodemailer', 'prom-client']) expect(bare).not.toContain(name)
-    const once = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
+    const { packages: once } = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
     expect(once).toContain('undici')
     for (const name of ['nodemailer', 'prom-client']) expect(once).not.toContain(name)
+  }, 60_000)
+})
+
+describe('entry module', () => {
+  const root = '/app'
+  const manifest = JSON.stringify({ main: 'main-ABC.js', inputs: { 'src/cli/main.ts': [10, 1000], 'package-lock.json': [20, 2000] } })
+  /** A filesystem of `files` (path → [size, mtimeMs]) and dist/build.json's text, or none. */
+  const fsOf = (files: Record<string, readonly number[]>, buildJson: string | null) => ({
+    existsSync: (p: string) => p in files,
+    readFileSync: (p: string) => {
+      if (p !== '/app/dist/build.json' || buildJson === null) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
+      return buildJson
+    },
+    statSync: (p: string) => (p in files ? { size: files[p]![0]!, mtimeMs: files[p]![1]! } : undefined),
+  })
+  const fresh: Record<string, readonly number[]> = { '/app/src/cli/main.ts': [10, 1000], '/app/package-lock.json': [20, 2000] }
+  test.each([
+    ['a checkout built from these very files: the bundle', fresh, manifest, '/app/dist/main-ABC.js'],
+    ['a source edited since (mtime)', { ...fresh, '/app/src/cli/main.ts': [10, 1001] }, manifest, '/app/src/cli/main.ts'],
+    ['a source edited since (size)', { ...fresh, '/app/src/cli/main.ts': [11, 1000] }, manifest, '/app/src/cli/main.ts'],
+    ['a lock file changed (other dependencies)', { ...fresh, '/app/package-lock.json': [20, 2500] }, manifest, '/app/src/cli/main.ts'],
+    ['a recorded file removed', { '/app/src/cli/main.ts': [10, 1000] }, manifest, '/app/src/cli/main.ts'],
+    ['never built', fresh, null, '/app/src/cli/main.ts'],
+    ['a torn build.json', fresh, '{"main":', '/app/src/cli/main.ts'],
+    ['no sources beside it (the image, a package): the bundle', {}, manifest, '/app/dist/main-ABC.js'],
+  ])('%s', (_, files, buildJson, expected) => {
+    expect(entryModule(root, fsOf(files, buildJson))).toBe(expected)
+  })
+
+  test('a checkout edited after its build runs the edit, and the bundle again once rebuilt', async () => {
+    const tree = await scratch()
+    const { cp, symlink, appendFile } = await import('node:fs/promises')
+    for (const part of ['bin', 'src', 'package.json', 'package-lock.json']) await cp(part, path.join(tree, part), { recursive: true })
+    await symlink(path.resolve('node_modules'), path.join(tree, 'node_modules'))
+    const { buildBundle } = await import('../../scripts/build.ts')
+    await buildBundle(tree)
+    const version = () => promisify(execFile)(process.execPath, [path.join(tree, 'bin', 'probe.js'), '--version'])
+    expect((await version()).stderr).toBe('')
+    await appendFile(path.join(tree, 'src', 'cli', 'main.ts'), "\nprocess.stderr.write('edited\\n')\n")
+    expect((await version()).stderr).toBe('edited\n')
+    await buildBundle(tree)
+    const rebuilt = await version()
+    expect(rebuilt.stderr).toBe('edited\n')
+    expect(entryModule(tree, await import('node:fs'))).toMatch(/dist\/main-[A-Z0-9]+\.js$/)
   }, 60_000)
 })
