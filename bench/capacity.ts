@@ -61,6 +61,7 @@ export async function measureCapacity(
   nodeOptions = '',
   nodeArgs = '',
   extraEnv: Record<string, string> = {},
+  entry = path.join(ROOT, 'bin', 'probe.js'),
 ): Promise<CapacityRow> {
   const dir = await writeProbeDir(probes, `${INTERVAL_S}s`)
   const stateDir = await mkdtemp(path.join(tmpdir(), 'smokeprobe-bench-state-'))
@@ -69,7 +70,7 @@ export async function measureCapacity(
   const heapFile = path.join(stateDir, 'heap-report.json')
   const env = { ...probeEnv(targetUrl), NODE_OPTIONS: nodeOptions, BENCH_HEAP_REPORT: heapFile, ...extraEnv }
   const flags = nodeArgs.split(' ').filter(Boolean)
-  const args = [...flags, '--import', HEAP_REPORT, path.join(ROOT, 'bin', 'probe.js'), 'run', '--listen', `127.0.0.1:${port}`, '--probes', dir, '--state-dir', stateDir]
+  const args = [...flags, '--import', HEAP_REPORT, entry, 'run', '--listen', `127.0.0.1:${port}`, '--probes', dir, '--state-dir', stateDir]
   const daemon = start(NODE, args, { env, cwd: tmpdir() })
   try {
     await waitReady(daemon, `${base}/readyz`, 60_000 + probes * 30)

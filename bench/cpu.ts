@@ -96,7 +96,13 @@ export async function measureCpu(targetUrl: string, requestCounts: readonly numb
   return { concurrency: CONCURRENCY, repeats, startup, rows }
 }
 
-export async function cli(args: string[], env: Record<string, string>, timeoutMs: number, what: string, okCodes: number[]): Promise<ExitReport> {
+export async function cli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  what: string,
+  okCodes: number[],
+): Promise<ExitReport> {
   // The working directory has no ./alerting/alerting.yaml, so validate loads the probes only, as run --once does.
   const result = await runMeasured([PROBE_CLI, ...args], { env, timeoutMs, what, cwd: tmpdir() })
   if (!okCodes.includes(result.code as number))

@@ -23,7 +23,17 @@ export function renderFootprint(r: FootprintResult, load: LoadRow, date: Date): 
     '### Daemon memory (3-step CRUD probes every 5 s)',
     '',
     markdownTable(
-      ['probes', 'Node flags', 'peak RSS (MiB)', 'steady RSS (MiB)', 'live heap (MiB)', 'heap used before GC (MiB)', 'CPU ms/run', 'started ≤ 1 s late', 'failed runs'],
+      [
+        'probes',
+        'Node flags',
+        'peak RSS (MiB)',
+        'steady RSS (MiB)',
+        'live heap (MiB)',
+        'heap used before GC (MiB)',
+        'CPU ms/run',
+        'started ≤ 1 s late',
+        'failed runs',
+      ],
       r.daemons.map((d) => [
         String(d.probes),
         flagsLabel(d.nodeArgs),
@@ -37,7 +47,7 @@ export function renderFootprint(r: FootprintResult, load: LoadRow, date: Date): 
       ]),
     ),
     '',
-    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin applies its heap settings (bin/startup.js). *Before* is the daemon as it was: \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit; naming any heap flag makes the bin apply none) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, live heap what two full collections leave at its end.`,
+    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin starts the bundle (dist/, scripts/build.ts) and applies its heap settings (bin/startup.js). *Before* is the daemon as it was: the TypeScript sources (\`node src/cli/main.ts run\`), \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, live heap what two full collections leave at its end.`,
     '',
     '### Start-up (wall time, spawn to exit)',
     '',
@@ -58,7 +68,7 @@ export function renderFootprint(r: FootprintResult, load: LoadRow, date: Date): 
 }
 
 function flagsLabel(nodeArgs: string): string {
-  if (nodeArgs === V8_DEFAULTS) return `before: \`${nodeArgs}\`, no compile cache`
+  if (nodeArgs === V8_DEFAULTS) return `before: the sources, \`${nodeArgs}\`, no compile cache`
   if (nodeArgs === MANIFEST_HEAP) return `\`${nodeArgs}\` (deployment.yaml's NODE_OPTIONS)`
   return nodeArgs ? `\`${nodeArgs}\`` : 'as shipped'
 }

@@ -17,6 +17,12 @@ import { probeEnv, removeDir, writeProbeDir } from './probes.ts'
 import { median } from './stats.ts'
 
 const PROBE_CLI = path.join(ROOT, 'bin', 'probe.js')
+/**
+ * The CLI's sources, started directly: what bin/probe.js ran before it
+ * started the bundle (scripts/build.ts). The "before" rows run these, with
+ * the old bin's thread pool and, for start-up, its compile cache.
+ */
+const SOURCES_CLI = path.join(ROOT, 'src', 'cli', 'main.ts')
 
 export interface FootprintPlan {
   readonly startupRepeats: number
@@ -28,14 +34,14 @@ export interface FootprintPlan {
 }
 
 /**
- * The daemon as it was before issue 13: V8's own young generation on 64-bit
- * (16 MB semi-spaces; naming a heap flag makes the bin apply none, as for any
- * operator's choice) and no compile cache (BEFORE_ENV).
+ * The daemon as it was before issue 13: the sources (SOURCES_CLI), V8's own
+ * young generation on 64-bit (16 MB semi-spaces) and no compile cache
+ * (BEFORE_ENV).
  */
 export const V8_DEFAULTS = '--max-semi-space-size=16'
 /** The heap flags of deploy/kubernetes/deployment.yaml (NODE_OPTIONS), measured so its requests and limits follow a figure. */
 export const MANIFEST_HEAP = '--max-semi-space-size=4 --max-old-space-size=192'
-const BEFORE_ENV = { NODE_DISABLE_COMPILE_CACHE: '1' }
+const BEFORE_ENV = { NODE_DISABLE_COMPILE_CACHE: '1', UV_THREADPOOL_SIZE: '64' }
 
 export interface StartupRow {
   readonly what: string
@@ -73,12 +79,18 @@ export async function measureStartup(targetUrl: string, repeats: number): Promis
   const dir = await writeProbeDir(1, '1m')
   const env = probeEnv(targetUrl)
   const noCache = { ...env, NODE_DISABLE_COMPILE_CACHE: '1' }
+  // The previous bin: the sources, with its compile cache (a directory of this run's own) and thread pool.
+  const sources = { ...env, NODE_COMPILE_CACHE: path.join(dir, '.compile-cache'), UV_THREADPOOL_SIZE: '64' }
+  const validate = ['validate', '--probes', dir]
+  const once = ['run', '--once', '--json', '--probes', dir]
   const commands: [string, string[], Record<string, string>][] = [
     ['`node -e 0`', ['-e', '0'], env],
-    ['`probe validate`, 1 file', [PROBE_CLI, 'validate', '--probes', dir], env],
-    ['`probe validate`, 1 file, no compile cache', [PROBE_CLI, 'validate', '--probes', dir], noCache],
-    ['`probe run --once`, 1 probe', [PROBE_CLI, 'run', '--once', '--json', '--probes', dir], env],
-    ['`probe run --once`, 1 probe, no compile cache', [PROBE_CLI, 'run', '--once', '--json', '--probes', dir], noCache],
+    ['`probe validate`, 1 file', [PROBE_CLI, ...validate], env],
+    ['`probe validate`, 1 file, no compile cache', [PROBE_CLI, ...validate], noCache],
+    ['`probe validate`, 1 file, the sources (before the bundle)', [SOURCES_CLI, ...validate], sources],
+    ['`probe run --once`, 1 probe', [PROBE_CLI, ...once], env],
+    ['`probe run --once`, 1 probe, no compile cache', [PROBE_CLI, ...once], noCache],
+    ['`probe run --once`, 1 probe, the sources (before the bundle)', [SOURCES_CLI, ...once], sources],
   ]
   try {
     // One unmeasured pass fills the compile cache (and the page cache), as any earlier start of the bin would have.
@@ -127,8 +139,13 @@ export async function measureFootprint(targetUrl: string, plan: FootprintPlan, p
   await measureCapacity(targetUrl, 1, { warmupSeconds: 0, windowSeconds: 1, scrapes: 1 })
   const daemons: CapacityRow[] = []
   for (const { probes, nodeArgs } of plan.daemons) {
-    progress(`daemon memory: ${probes} probes at 5 s, ${nodeArgs === V8_DEFAULTS ? 'as before (V8 default heap, no compile cache)' : nodeArgs || 'as shipped'}`)
-    daemons.push(await measureCapacity(targetUrl, probes, plan.daemon, '', nodeArgs, nodeArgs === V8_DEFAULTS ? BEFORE_ENV : {}))
+    progress(
+      `daemon memory: ${probes} probes at 5 s, ${nodeArgs === V8_DEFAULTS ? 'as before (V8 default heap, no compile cache)' : nodeArgs || 'as shipped'}`,
+    )
+    const before = nodeArgs === V8_DEFAULTS
+    daemons.push(
+      await measureCapacity(targetUrl, probes, plan.daemon, '', nodeArgs, before ? BEFORE_ENV : {}, before ? SOURCES_CLI : PROBE_CLI),
+    )
   }
   return { startup, daemons, once }
 }

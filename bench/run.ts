@@ -18,6 +18,7 @@ import { type CapacityRow, measureCapacity } from './capacity.ts'
 import { measureCpu, probesFor } from './cpu.ts'
 import { type FootprintPlan, MANIFEST_HEAP, measureFootprint, V8_DEFAULTS } from './footprint.ts'
 import { renderFootprint, replaceSection } from './footprint-report.ts'
+import { buildBundle } from '../scripts/build.ts'
 import { measureLoad } from './load.ts'
 import { finish, killAll, NODE, ROOT, type Started, start, stop, waitForOutput } from './proc.ts'
 import { renderReport } from './report.ts'
@@ -112,7 +113,11 @@ async function main(): Promise<void> {
     return
   }
   const plan = values.quick ? QUICK : FULL
-  if (values.only !== undefined && values.only !== 'footprint') throw new Error(`--only: unknown benchmark "${values.only}" (known: footprint)`)
+  // What users start is the bundle (bin/probe.js → dist/): built from this tree, or the bin would run the sources.
+  if (!(await buildBundle()))
+    throw new Error('esbuild is not installed (npm ci installs it): the bench measures the bundle bin/probe.js starts')
+  if (values.only !== undefined && values.only !== 'footprint')
+    throw new Error(`--only: unknown benchmark "${values.only}" (known: footprint)`)
   if (values.only === 'footprint') return footprintOnly(plan)
   const startedAt = new Date()
   const fast = await startTarget(0)
