@@ -18,13 +18,14 @@ import { compileCacheDir, entryModule, heapFlags } from './startup.js'
 // operator chose is kept.
 process.env.UV_THREADPOOL_SIZE ??= '64'
 
-// Compiled (and type-stripped) modules are kept on disk: `probe validate`
-// starts in about a third of the time, and the daemon never loads the type
-// stripper (BENCHMARKS.md, "Footprint").
-const cacheDir = compileCacheDir(process.env, tmpdir(), process.getuid?.() ?? -1)
-if (cacheDir) enableCompileCache(cacheDir)
-
 // The daemon's heap settings, unless the operator sized the heap (startup.js).
-for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
+const v8Flags = heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)
+for (const flag of v8Flags) setFlagsFromString(flag)
+
+// Compiled modules are kept on disk, one directory per set of V8 flags
+// (startup.js): a command starts in less time, and the daemon started from
+// the sources never loads the type stripper (BENCHMARKS.md, "Footprint").
+const cacheDir = compileCacheDir(process.env, tmpdir(), process.getuid?.() ?? -1, v8Flags)
+if (cacheDir) enableCompileCache(cacheDir)
 
 await import(pathToFileURL(entryModule(fileURLToPath(new URL('..', import.meta.url)), fs)).href)

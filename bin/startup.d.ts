@@ -2,7 +2,7 @@
 export declare const DAEMON_V8_FLAGS: readonly string[]
 export declare function startsDaemon(argv: readonly string[]): boolean
 export declare function heapFlags(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): readonly string[]
-export declare function compileCacheDir(env: NodeJS.ProcessEnv, tmpdir: string, uid: number): string | null
+export declare function compileCacheDir(env: NodeJS.ProcessEnv, tmpdir: string, uid: number, v8Flags?: readonly string[]): string | null
 export interface EntryFs {
   existsSync(path: string): boolean
   readFileSync(path: string, encoding: 'utf8'): string

@@ -59,11 +59,16 @@ export function heapFlags(argv, execArgv, nodeOptions) {
  * Node runs, so one that another user could write to is refused. A temp dir
  * that cannot be written (a read-only filesystem without a tmpfs) means no
  * cache, never an error: the cache only saves start-up time.
+ * V8 rejects code cached under other flags, so the daemon, which applies
+ * `v8Flags` (heapFlags), keeps its own directory: sharing one, each start of
+ * the daemon or of a command would find the other's entries useless and
+ * rewrite them.
  */
-export function compileCacheDir(env, tmpdir, uid) {
+export function compileCacheDir(env, tmpdir, uid, v8Flags = []) {
   if (env.NODE_DISABLE_COMPILE_CACHE === '1') return null
   if (env.NODE_COMPILE_CACHE) return env.NODE_COMPILE_CACHE
-  const dir = path.join(tmpdir, `smokeprobe-compile-cache-${uid}`)
+  const flagged = v8Flags.map((flag) => `-${flag.replace(/^-+/, '').replace(/[^A-Za-z0-9]+/g, '-')}`).join('')
+  const dir = path.join(tmpdir, `smokeprobe-compile-cache-${uid}${flagged}`)
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const stat = lstatSync(dir)

@@ -59,6 +59,13 @@ describe('the compile cache directory', () => {
     expect(compileCacheDir({}, tmp, uid)).toBe(dir)
   })
 
+  test('the daemon, which applies V8 flags, has its own: V8 rejects code cached under other flags', async () => {
+    const tmp = await scratch()
+    const dir = compileCacheDir({}, tmp, uid, DAEMON_V8_FLAGS)
+    expect(dir).toBe(path.join(tmp, `smokeprobe-compile-cache-${uid}-semi-space-growth-factor-1`))
+    expect(dir).not.toBe(compileCacheDir({}, tmp, uid))
+  })
+
   test('refused when others could write to it: its entries are code Node runs', async () => {
     const tmp = await scratch()
     const dir = path.join(tmp, `smokeprobe-compile-cache-${uid}`)
