@@ -139,7 +139,7 @@ describe.skipIf(skip)('the image, run as Kubernetes runs it', { timeout: STEP_MS
   })
 
   /** Between the parts of one shell's output; licence texts hold lines of dashes. */
-  const CUT = '8<--smokeprobe-cut--8<'
+  const CUT = '=====smokeprobe-cut====='
   test('the image holds the bundle and its licences only: no node_modules, no sources, no test file, no .git, no npm', async () => {
     const listed = await containers.sh(
       `find / -xdev -name .git -print; echo ${CUT}; find /app -print; echo ${CUT}; command -v npm npx corepack; echo ${CUT}; cat /app/dist/build.json /app/dist/THIRD-PARTY-LICENSES.txt; true`,
