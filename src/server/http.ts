@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { NetworkStatus } from '../judge/canaries.ts'
@@ -9,6 +10,11 @@ import { renderStatusPage } from './page.ts'
 import { PAGE_CSP } from './page-parts.ts'
 import { JSON_TYPE, type Reply } from './reply.ts'
 import { type ProbeStatus, publicStatus } from './status.ts'
+
+// Required, not imported: an ES import of node:http makes Node evaluate every export it has, and
+// its WebSocket and EventSource getters load Node's own copy of undici (≈ 13 MB resident, 30 ms),
+// which nothing here uses (BENCHMARKS.md, "Footprint").
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
 export interface ServerOptions {
   readonly host: string
