@@ -20,7 +20,7 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- the bundle: sources and production dependencies in dist/ ----------------
-# scripts/build.ts (esbuild) writes one file per part the CLI loads on demand
+# scripts/build.js (esbuild) writes one file per part the CLI loads on demand
 # and the licences of every dependency bundled; the runtime stage needs
 # neither node_modules nor the TypeScript sources.
 # --ignore-scripts: no dependency runs code at install time (esbuild's binary
@@ -30,9 +30,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
-COPY scripts/build.ts scripts/build.ts
+COPY scripts/build.js scripts/build.js
 COPY src/ ./src/
-RUN node scripts/build.ts
+RUN node scripts/build.js
 
 # --- the demo CRUD API (deploy/compose.yaml builds this target) ---------------
 FROM ${NODE_IMAGE} AS demo-api

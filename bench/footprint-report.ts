@@ -47,7 +47,7 @@ export function renderFootprint(r: FootprintResult, load: LoadRow, date: Date): 
       ]),
     ),
     '',
-    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin starts the bundle (dist/, scripts/build.ts) and applies its heap settings (bin/startup.js). *Before* is the daemon as it was: the TypeScript sources (\`node src/cli/main.ts run\`), \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, live heap what two full collections leave at its end.`,
+    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin starts the bundle (dist/, scripts/build.js) and applies its heap settings (bin/startup.js). *Before* is the daemon as it was: the TypeScript sources (\`node src/cli/main.ts run\`), \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, live heap what two full collections leave at its end.`,
     '',
     '### Start-up (wall time, spawn to exit)',
     '',

@@ -19,7 +19,7 @@ import { median } from './stats.ts'
 const PROBE_CLI = path.join(ROOT, 'bin', 'probe.js')
 /**
  * The CLI's sources, started directly: what bin/probe.js ran before it
- * started the bundle (scripts/build.ts). The "before" rows run these, with
+ * started the bundle (scripts/build.js). The "before" rows run these, with
  * the old bin's thread pool and, for start-up, its compile cache.
  */
 const SOURCES_CLI = path.join(ROOT, 'src', 'cli', 'main.ts')

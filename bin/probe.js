@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The installed entry point is plain JS so a global/npx install can start it.
-// It starts the bundle in dist/ (scripts/build.ts) or, in a checkout whose
+// It starts the bundle in dist/ (scripts/build.js) or, in a checkout whose
 // sources changed since that build, the TypeScript sources, which Node 24
 // runs by stripping types. Everything here runs before the first of them
 // loads: static imports of either would be evaluated before these lines.

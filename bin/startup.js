@@ -81,7 +81,7 @@ export function compileCacheDir(env, tmpdir, uid, v8Flags = []) {
 
 /**
  * The module the bin starts: the bundle `npm run build` wrote to dist/
- * (scripts/build.ts; a fraction of the start-up time and memory of loading
+ * (scripts/build.js; a fraction of the start-up time and memory of loading
  * the sources and their ~280 dependency modules one by one), or the
  * TypeScript sources. In a checkout (src/ present) the bundle is used only
  * while every file recorded in dist/build.json still has the size and mtime

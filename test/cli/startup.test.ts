@@ -232,7 +232,7 @@ describe('entry module', () => {
     const { cp, symlink, appendFile } = await import('node:fs/promises')
     for (const part of ['bin', 'src', 'package.json', 'package-lock.json']) await cp(part, path.join(tree, part), { recursive: true })
     await symlink(path.resolve('node_modules'), path.join(tree, 'node_modules'))
-    const { buildBundle } = await import('../../scripts/build.ts')
+    const { buildBundle } = await import('../../scripts/build.js')
     await buildBundle(tree)
     const version = () => promisify(execFile)(process.execPath, [path.join(tree, 'bin', 'probe.js'), '--version'])
     expect((await version()).stderr).toBe('')

@@ -13,6 +13,8 @@
  * bundle. Files are written beside the previous build and the manifest is
  * replaced last, atomically: a process still running the previous build can
  * load its remaining parts; files of builds older than an hour are pruned.
+ * Plain JS, so `npm ci` can run it with whatever Node is on the PATH (types:
+ * build.d.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
@@ -25,15 +27,10 @@ const SOURCES = ['src', 'package.json', 'package-lock.json']
 const PRUNE_AFTER_MS = 60 * 60 * 1000
 const KEPT = new Set(['build.json', 'meta.json', 'THIRD-PARTY-LICENSES.txt'])
 
-export interface BuildManifest {
-  readonly main: string
-  /** Project-relative path → [size, mtimeMs], as they were when the build started. */
-  readonly inputs: Record<string, readonly [number, number]>
-}
-
-function sourceStamps(root: string): Record<string, readonly [number, number]> {
-  const stamps: Record<string, readonly [number, number]> = {}
-  const visit = (relative: string) => {
+/** Project-relative path → [size, mtimeMs] of every file the bundle is built from. */
+function sourceStamps(root) {
+  const stamps = {}
+  const visit = (relative) => {
     const full = path.join(root, relative)
     const info = statSync(full)
     if (info.isDirectory()) for (const name of readdirSync(full).sort()) visit(path.join(relative, name))
@@ -43,9 +40,12 @@ function sourceStamps(root: string): Record<string, readonly [number, number]> {
   return stamps
 }
 
-/** Bundles into `<root>/dist`; returns the manifest written, or null when esbuild is not installed (a production install). */
-export async function buildBundle(root = ROOT): Promise<BuildManifest | null> {
-  let esbuild: typeof import('esbuild')
+/**
+ * Bundles into `<root>/dist`; returns the manifest written (`{ main, inputs }`), or null when
+ * esbuild is not installed (a production install).
+ */
+export async function buildBundle(root = ROOT) {
+  let esbuild
   try {
     esbuild = await import('esbuild')
   } catch {
@@ -78,7 +78,7 @@ export async function buildBundle(root = ROOT): Promise<BuildManifest | null> {
   })
   const main = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint === 'src/cli/main.ts')?.[0]
   if (!main) throw new Error('esbuild wrote no entry for src/cli/main.ts')
-  const manifest: BuildManifest = { main: path.basename(main), inputs }
+  const manifest = { main: path.basename(main), inputs }
   const written = new Set(Object.keys(result.metafile.outputs).map((file) => path.basename(file)))
   // Which dependency went into which file: test/cli/startup.test.ts reads it to check what each command loads.
   await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile))
@@ -91,29 +91,25 @@ export async function buildBundle(root = ROOT): Promise<BuildManifest | null> {
 }
 
 /** Every bundled package's name, version, licence and licence file, as its package ships them. */
-function licences(root: string, inputs: readonly string[]): string {
-  const packages = new Set<string>()
+function licences(root, inputs) {
+  const packages = new Set()
   for (const input of inputs) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
-    if (match) packages.add(match[1]!)
+    if (match) packages.add(match[1])
   }
   const sections = [...packages].sort().map((dir) => {
     const full = path.join(root, dir)
-    const manifest = JSON.parse(readFileSync(path.join(full, 'package.json'), 'utf8')) as {
-      name: string
-      version: string
-      license?: string
-    }
+    const manifest = JSON.parse(readFileSync(path.join(full, 'package.json'), 'utf8'))
     const file = readdirSync(full).find((name) => /^(licen[cs]e|copying)/i.test(name))
     const text = file
       ? readFileSync(path.join(full, file), 'utf8').trim()
       : `(no licence file; package.json says ${manifest.license ?? 'nothing'})`
     return `${manifest.name}@${manifest.version} (${manifest.license ?? 'unknown'})\n\n${text}\n`
   })
-  return `Third-party software bundled in smokeprobe's dist/ (scripts/build.ts)\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`
+  return `Third-party software bundled in smokeprobe's dist/ (scripts/build.js)\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`
 }
 
-async function prune(outdir: string, keep: ReadonlySet<string>): Promise<void> {
+async function prune(outdir, keep) {
   const now = Date.now()
   for (const name of readdirSync(outdir)) {
     if (keep.has(name) || KEPT.has(name) || name.endsWith('.tmp')) continue
