@@ -23,13 +23,14 @@ describe('Dockerfile', () => {
     for (const s of stages) expect(s.image).toMatch(/^node:24-[a-z]+-slim$/)
   })
 
-  it('installs production dependencies only, without install scripts', () => {
+  it('bundles in a build stage, without install scripts, and ships only the bundle', () => {
     const installs = stages.flatMap((s) => argsOf(s, 'RUN')).filter((cmd) => cmd.includes('npm ci'))
     expect(installs).toHaveLength(1)
-    expect(installs[0]).toContain('--omit=dev')
-    expect(installs[0]).toContain('--omit=optional')
     expect(installs[0]).toContain('--ignore-scripts')
-    expect(argsOf(runtime, 'COPY')).toContain('--from=deps /app/node_modules ./node_modules')
+    expect(argsOf(stage('build'), 'RUN').join('\n')).toContain('node scripts/build.js')
+    expect(argsOf(runtime, 'RUN').join('\n')).not.toContain('npm ci')
+    expect(argsOf(runtime, 'COPY')).toContain('--from=build /app/dist ./dist/')
+    expect(argsOf(runtime, 'COPY').join('\n')).not.toContain('node_modules')
   })
 
   it('runs as the non-root node user', () => {
@@ -37,7 +38,7 @@ describe('Dockerfile', () => {
     expect(argsOf(stage('demo-api'), 'USER')).toEqual(['node'])
   })
 
-  it('keeps the app outside any node_modules path, where Node refuses to strip types', () => {
+  it('keeps the app in /app, outside any node_modules path (where Node would refuse to strip types)', () => {
     for (const dir of argsOf(runtime, 'WORKDIR')) expect(dir).not.toContain('node_modules')
     expect(argsOf(runtime, 'WORKDIR')).toEqual(['/app'])
   })
@@ -57,9 +58,10 @@ describe('Dockerfile', () => {
 
   it('bakes in every shipped path, and each exists in the repository', () => {
     const copies = contextCopies(runtime)
-    for (const path of ['package.json', 'package-lock.json', 'bin/', 'src/', 'schema/', 'probes/', 'alerting/']) {
-      expect(copies).toContain(path)
-    }
+    for (const path of ['package.json', 'bin/', 'schema/', 'probes/', 'alerting/']) expect(copies).toContain(path)
+    // The sources are in the bundle; the build stage copies them.
+    expect(copies).not.toContain('src/')
+    expect(contextCopies(stage('build'))).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'scripts/build.js', 'src/']))
     for (const path of [...copies, ...contextCopies(stage('demo-api'))]) expect(existsSync(path), path).toBe(true)
   })
 

@@ -93,7 +93,8 @@ describe('deploy/kubernetes', () => {
     expect(volume?.secret).toEqual({ secretName: secret.metadata.name, defaultMode: 0o440 })
     expect(container.env.map((e) => e.name)).toContain('ITEMS_API_URL')
     // The shipped probes read the token as a secret, and the example's value is long enough to be one.
-    for (const file of ['items-crud.yaml', 'items-list.yaml']) expect(readFileSync(join('probes', file), 'utf8')).toContain('{{ secret.ITEMS_API_TOKEN }}')
+    for (const file of ['items-crud.yaml', 'items-list.yaml'])
+      expect(readFileSync(join('probes', file), 'utf8')).toContain('{{ secret.ITEMS_API_TOKEN }}')
     expect(Object.keys(secret.stringData)).toEqual(['ITEMS_API_TOKEN'])
     expect(secret.stringData.ITEMS_API_TOKEN!.length).toBeGreaterThanOrEqual(8)
   })
@@ -166,22 +167,28 @@ describe('deploy/kubernetes', () => {
     for (const [k, v] of Object.entries(selector)) expect(podLabels[k]).toBe(v)
   })
 
-  it.skipIf(!existsSync('/usr/bin/kubectl'))('renders sharded with `kubectl kustomize` once statefulset.yaml replaces the Deployment', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smokeprobe-k8s-'))
-    try {
-      cpSync(DIR, dir, { recursive: true })
-      const file = join(dir, 'kustomization.yaml')
-      const kustomization = parse(readFileSync(file, 'utf8')) as { resources: string[] }
-      kustomization.resources = [...kustomization.resources.filter((r) => r !== 'pvc.yaml' && r !== 'deployment.yaml'), 'statefulset.yaml']
-      writeFileSync(file, JSON.stringify(kustomization))
-      const { stdout } = await exec('kubectl', ['kustomize', dir], { timeout: 30_000 })
-      const kinds = parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest).kind)
-      expect(kinds).toContain('StatefulSet')
-      expect(kinds).not.toContain('Deployment')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+  it.skipIf(!existsSync('/usr/bin/kubectl'))(
+    'renders sharded with `kubectl kustomize` once statefulset.yaml replaces the Deployment',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'smokeprobe-k8s-'))
+      try {
+        cpSync(DIR, dir, { recursive: true })
+        const file = join(dir, 'kustomization.yaml')
+        const kustomization = parse(readFileSync(file, 'utf8')) as { resources: string[] }
+        kustomization.resources = [
+          ...kustomization.resources.filter((r) => r !== 'pvc.yaml' && r !== 'deployment.yaml'),
+          'statefulset.yaml',
+        ]
+        writeFileSync(file, JSON.stringify(kustomization))
+        const { stdout } = await exec('kubectl', ['kustomize', dir], { timeout: 30_000 })
+        const kinds = parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest).kind)
+        expect(kinds).toContain('StatefulSet')
+        expect(kinds).not.toContain('Deployment')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
 
   it.skipIf(!existsSync('/usr/bin/kubectl'))('renders with `kubectl kustomize`', async () => {
     const { stdout } = await exec('kubectl', ['kustomize', DIR], { timeout: 30_000 })
