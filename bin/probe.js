@@ -7,7 +7,6 @@
 import * as fs from 'node:fs'
 import { enableCompileCache } from 'node:module'
 import { tmpdir } from 'node:os'
-import { setFlagsFromString } from 'node:v8'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { compileCacheDir, entryModule, heapFlags } from './startup.js'
 
@@ -20,7 +19,11 @@ process.env.UV_THREADPOOL_SIZE ??= '64'
 
 // The daemon's heap settings, unless the operator sized the heap (startup.js).
 const v8Flags = heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)
-for (const flag of v8Flags) setFlagsFromString(flag)
+// node:v8 only when there is a flag to set: loading it costs every command a few ms.
+if (v8Flags.length > 0) {
+  const { setFlagsFromString } = await import('node:v8')
+  for (const flag of v8Flags) setFlagsFromString(flag)
+}
 
 // Compiled modules are kept on disk, one directory per set of V8 flags
 // (startup.js): a command starts in less time, and the daemon started from
