@@ -38,6 +38,9 @@ export interface CapacityRow {
   readonly peakRssMiB: number
   /** Median VmRSS over the window, sampled every second. */
   readonly steadyRssMiB: number
+  /** Of VmRSS at the window's end, the file-backed part (RssFile: mostly the node binary's own pages, shared with every process running it) and the private rest (RssAnon). */
+  readonly fileRssMiB: number
+  readonly anonRssMiB: number
   /** The heap after two full collections at the end of the window (bench/heap-report.js), and its used size just before. */
   readonly liveHeapMiB: number
   readonly heapUsedMiB: number
@@ -82,11 +85,13 @@ export async function measureCapacity(
       rss.push(statusMiB(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'), 'VmRSS'))
     }
     const after = { samples: await scrapeSamples(base), cpu: await cpuSeconds(daemon.pid) }
+    const status = readFileSync(`/proc/${daemon.pid}/status`, 'utf8')
+    const split = { fileRssMiB: statusMiB(status, 'RssFile'), anonRssMiB: statusMiB(status, 'RssAnon') }
     const scrape = await timeScrapes(base, plan.scrapes)
     const peak = peakRssMiB(daemon.pid)
     const heap = await heapReport(daemon.pid, heapFile)
     const row = summarize(probes, nodeOptions, plan.windowSeconds, before, after, scrape, peak)
-    return { ...row, nodeArgs, steadyRssMiB: median(rss), ...heap }
+    return { ...row, nodeArgs, steadyRssMiB: median(rss), ...split, ...heap }
   } finally {
     await stop(daemon, 20_000)
     await removeDir(dir)
@@ -107,7 +112,7 @@ function summarize(
   after: Snapshot,
   scrape: CapacityRow['scrape'],
   peakRss: number,
-): Omit<CapacityRow, 'steadyRssMiB' | 'liveHeapMiB' | 'heapUsedMiB' | 'nodeArgs'> {
+): Omit<CapacityRow, 'steadyRssMiB' | 'fileRssMiB' | 'anonRssMiB' | 'liveHeapMiB' | 'heapUsedMiB' | 'nodeArgs'> {
   const delta = (pick: (samples: Sample[]) => number) => pick(after.samples) - pick(before.samples)
   const at = (le: string) => delta((s) => histogramAt(s, LATENESS, le).below)
   const started = delta((s) => histogramAt(s, LATENESS, '+Inf').count)
