@@ -53,11 +53,13 @@ export async function buildBundle(root = ROOT) {
   }
   const inputs = sourceStamps(root)
   const outdir = path.join(root, 'dist')
+  // Built beside dist/ (at the same depth, so the maps' relative source paths hold), then moved in.
+  const staging = path.join(root, `.dist-staging-${process.pid}`)
   await mkdir(outdir, { recursive: true })
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: { main: 'src/cli/main.ts' },
-    outdir,
+    outdir: staging,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -80,14 +82,27 @@ export async function buildBundle(root = ROOT) {
   if (!main) throw new Error('esbuild wrote no entry for src/cli/main.ts')
   const manifest = { main: path.basename(main), inputs }
   const written = new Set(Object.keys(result.metafile.outputs).map((file) => path.basename(file)))
+  // Names carry a hash of their content: a file already in dist/ is this very file, and is left
+  // alone rather than rewritten under a process that may be loading it.
+  for (const name of written) {
+    if (existsSync(path.join(outdir, name))) continue
+    await rename(path.join(staging, name), path.join(outdir, name))
+  }
+  await rm(staging, { recursive: true, force: true })
   // Which dependency went into which file: test/cli/startup.test.ts reads it to check what each command loads.
-  await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile))
-  await writeFile(path.join(outdir, 'THIRD-PARTY-LICENSES.txt'), licences(root, Object.keys(result.metafile.inputs)))
-  const temporary = path.join(outdir, `build.json.${process.pid}.tmp`)
-  await writeFile(temporary, `${JSON.stringify(manifest)}\n`)
-  await rename(temporary, path.join(outdir, 'build.json'))
+  const meta = JSON.stringify(result.metafile).replaceAll(`${path.basename(staging)}/`, 'dist/')
+  await writeAtomic(path.join(outdir, 'meta.json'), meta)
+  await writeAtomic(path.join(outdir, 'THIRD-PARTY-LICENSES.txt'), licences(root, Object.keys(result.metafile.inputs)))
+  // Last: from here on the bin starts this build.
+  await writeAtomic(path.join(outdir, 'build.json'), `${JSON.stringify(manifest)}\n`)
   await prune(outdir, written)
   return manifest
+}
+
+async function writeAtomic(file, text) {
+  const temporary = `${file}.${process.pid}.tmp`
+  await writeFile(temporary, text)
+  await rename(temporary, file)
 }
 
 /** Every bundled package's name, version, licence and licence file, as its package ships them. */
