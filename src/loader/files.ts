@@ -3,6 +3,7 @@ import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Diagnostic } from '../config/diagnostics.ts'
+import { readPlainYaml } from './plain-yaml.ts'
 
 const YAML_FILE = /\.ya?ml$/i
 
@@ -134,6 +135,9 @@ export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
     const message = code === 'ENOENT' ? 'no such file' : `cannot read the file (${fsReason(error)})`
     return fail(message)
   }
+  const plain = readPlainYaml(text)
+  if (plain !== undefined) return { ok: true, text, value: plain }
+  // Not plain YAML, or not YAML at all: yaml reads it, and says where and what is wrong.
   const lines = new LineCounter()
   const document = parseDocument(text, { prettyErrors: false, lineCounter: lines })
   const problems = [...document.errors, ...document.warnings]
