@@ -56,17 +56,29 @@ export const MAX_MATCHED_CHARS = 256 * 1024
 const BACKREFERENCE = /(?:^|[^\\])(?:\\\\)*(\\[1-9]|\\k<)/
 const LOOKAROUND = /\(\?<?[=!]/
 
-export const RegexText = z
-  .string()
-  .meta({ description: 'A regular expression (RE2 syntax: JavaScript syntax without backreferences or lookaround)' })
-  .transform((text, ctx) => {
-    const problem = compilePattern(text)
-    if (typeof problem === 'string') {
-      ctx.addIssue({ code: 'custom', message: problem })
-      return z.NEVER
-    }
-    return problem
-  })
+/**
+ * A zod string compiled to a Pattern. Compiling is most of what checking a
+ * pattern costs, and probe files repeat theirs (`^application/json` in
+ * every one), so each source is compiled once per schema: per load.
+ */
+export function regexText() {
+  const compiled = new Map<string, Pattern | string>()
+  return z
+    .string()
+    .meta({ description: 'A regular expression (RE2 syntax: JavaScript syntax without backreferences or lookaround)' })
+    .transform((text, ctx) => {
+      let pattern = compiled.get(text)
+      if (pattern === undefined) {
+        pattern = compilePattern(text)
+        compiled.set(text, pattern)
+      }
+      if (typeof pattern === 'string') {
+        ctx.addIssue({ code: 'custom', message: pattern })
+        return z.NEVER
+      }
+      return pattern
+    })
+}
 
 function compilePattern(text: string): Pattern | string {
   let shown: string
@@ -133,6 +145,7 @@ function untemplated(what: string, why: string) {
 /** The schema of one probe file, compiling templates against `context` (its environment and secret mask). */
 export function probeFileSchema(context: TemplateContext) {
   const Template = templateString(context)
+  const RegexText = regexText()
   const Headers = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'), Template)
 
   const JsonMatcher = z.union([
