@@ -24,9 +24,23 @@ const ENV_REF = /\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g
 const SECRET_REF = /\{\{\s*secret\.([^{}]*?)\s*\}\}/g
 const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g
 
+/**
+ * The reasons already in each list: one token used by 1,000 probes has 1,000
+ * reasons, and looking each new one up in the list made recording quadratic.
+ */
+const recorded = new WeakMap<string[], Set<string>>()
+
 function record(names: SecretNames, name: string, reason: string): void {
   const reasons = names.get(name) ?? []
-  if (!reasons.includes(reason)) reasons.push(reason)
+  let seen = recorded.get(reasons)
+  if (seen === undefined) {
+    seen = new Set(reasons)
+    recorded.set(reasons, seen)
+  }
+  if (!seen.has(reason)) {
+    seen.add(reason)
+    reasons.push(reason)
+  }
   names.set(name, reasons)
 }
 
@@ -44,6 +58,7 @@ function strings(value: unknown, out: string[] = []): string[] {
 /** Every `{{ secret.NAME }}` anywhere in a file. */
 function secretReads(raw: unknown, where: string, names: SecretNames): void {
   for (const text of strings(raw)) {
+    if (!text.includes('secret.')) continue
     for (const match of text.matchAll(SECRET_REF)) record(names, match[1] ?? '', `read with {{ secret.${match[1]} }} in ${where}`)
   }
 }
@@ -107,7 +122,8 @@ export function probeSecretUses(raw: unknown, file: string, env: Readonly<Record
     const fields = object(value)
     headers(fields.headers)
     if (typeof fields.url !== 'string') return
-    for (const ref of userInfoRefs(expand(fields.url, vars), env)) record(names, ref, `used in the user-info of the URL of ${where} of ${name}`)
+    for (const ref of userInfoRefs(expand(fields.url, vars), env))
+      record(names, ref, `used in the user-info of the URL of ${where} of ${name}`)
   }
   const steps = Array.isArray(probe.steps) ? probe.steps : []
   for (const step of steps) request(object(step).request, `step ${typeof object(step).name === 'string' ? object(step).name : '?'}`)
