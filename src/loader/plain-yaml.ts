@@ -102,6 +102,8 @@ const CORE_SCALARS: readonly [RegExp, (text: string) => unknown][] = [
 /** Named apart from `tag:yaml.org,2002:…`: an explicit tag is never resolved here (the events check refuses them anyway). */
 const coreScalar = defineScalarTag('tag:smokeprobe:core-scalar', {
   implicit: true,
+  // What the tests above can start with: any other plain scalar is a string without running them.
+  implicitFirstChars: ['', '~', 'n', 'N', 't', 'T', 'f', 'F', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '-', '.'],
   resolve: (text) => {
     for (const [test, convert] of CORE_SCALARS) if (test.test(text)) return convert(text)
     return NOT_RESOLVED
