@@ -1,4 +1,4 @@
-import { readFileSync, type Stats, statSync } from 'node:fs'
+import { type Dirent, readFileSync, type Stats, statSync } from 'node:fs'
 import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
@@ -86,16 +86,25 @@ export async function findProbeFiles(paths: readonly string[], cwd: string): Pro
 async function yamlFilesIn(given: string, absolute: string): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[] }> {
   const files: ConfigFile[] = []
   const diagnostics: Diagnostic[] = []
-  let entries: string[]
+  let entries: Dirent[]
   try {
-    entries = await readdir(absolute)
+    entries = await readdir(absolute, { withFileTypes: true })
   } catch (error) {
     diagnostics.push({ file: given, path: '', message: `cannot list the folder (${fsReason(error)})` })
     return { files, diagnostics }
   }
-  const names = entries.filter((name) => YAML_FILE.test(name) && !name.startsWith('.')).sort()
+  const regular = new Set(entries.filter((entry) => entry.isFile()).map((entry) => entry.name))
+  const names = entries
+    .map((entry) => entry.name)
+    .filter((name) => YAML_FILE.test(name) && !name.startsWith('.'))
+    .sort()
   for (const name of names) {
     const file = { display: path.join(given, name), absolute: path.join(absolute, name) }
+    // The listing already says which entries are regular files; a symlink (a ConfigMap mount's) is followed.
+    if (regular.has(name)) {
+      files.push(file)
+      continue
+    }
     const info = statOrError(file.absolute)
     if (info instanceof Error) diagnostics.push({ file: file.display, path: '', message: await unreadable(file.absolute, info) })
     // A subfolder is not a probe file, whatever its name; anything else (a FIFO, a socket) would hang or fail the read.
