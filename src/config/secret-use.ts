@@ -81,6 +81,7 @@ function envRefs(text: string): string[] {
  * environment's values substituted: a base URL that carries user-info is a credential as a whole.
  */
 function userInfoRefs(text: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  if (!text.includes('env.')) return []
   let out = ''
   const spans: { name: string; from: number; to: number }[] = []
   let last = 0
@@ -93,6 +94,8 @@ function userInfoRefs(text: string, env: Readonly<Record<string, string | undefi
     last = match.index + match[0].length
   }
   out += text.slice(last)
+  // Without user-info there is nothing to find: most URLs.
+  if (spans.length === 0 || !out.includes('@')) return []
   const scheme = out.indexOf('://')
   if (scheme < 0) return []
   const start = scheme + 3
