@@ -1,18 +1,5 @@
-import {
-  constructFromEvents,
-  defineMappingTag,
-  defineScalarTag,
-  EVENT_ID,
-  NOT_RESOLVED,
-  parseEvents,
-  Schema,
-  seqTag,
-  strTag,
-} from 'js-yaml'
+import { EVENT_ID, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml'
 
-const NOT_MAPPING = 0
-const KEY = 1
-const VALUE = 2
 /**
  * Where the two parsers were found to disagree (a tab as indentation, a
  * lone carriage return as a line break, a byte-order mark before a list,
@@ -29,7 +16,9 @@ const MAX_KEY_CHARS = 1000
  * no tags, anchors, aliases or directives, string keys. js-yaml's event
  * parser reads such a file about five times faster than `yaml`'s
  * Document (which keeps every node and its position), and 1,000 probe files
- * a starting daemon reads are most of its start-up.
+ * a starting daemon reads are most of its start-up. The values are built
+ * here from the events: plain objects and lists, as `yaml`'s toJS builds
+ * them.
  *
  * `undefined` means "not decided here": the caller reads the file with
  * `yaml` as it always did, so every syntax error, warning and position a
@@ -49,42 +38,73 @@ export function readPlainYaml(text: string): unknown {
     return undefined
   }
   let documents = 0
-  // Per open node: NOT_MAPPING, or a mapping whose next node is its KEY or its VALUE.
-  const open: number[] = []
+  let root: unknown
+  // The open collections, innermost last, and for each mapping the key waiting for its value.
+  const open: (unknown[] | Record<string, unknown>)[] = []
+  const keys: (string | null)[] = []
   for (const event of events) {
+    let value: unknown
+    let longKey = false
     switch (event.type) {
       case EVENT_ID.DOCUMENT:
         if (++documents > 1 || event.directives.length > 0) return undefined
-        open.push(NOT_MAPPING)
-        break
-      case EVENT_ID.ALIAS:
-        return undefined
+        continue
       case EVENT_ID.POP:
+        // A key left without its value is yaml's to judge. (The last pop closes the document.)
+        if (typeof keys.pop() === 'string') return undefined
         open.pop()
-        break
-      default: {
+        continue
+      case EVENT_ID.SCALAR: {
         if (event.tagStart !== -1 || event.anchorStart !== -1) return undefined
-        const parent = open.length - 1
-        const isKey = open[parent] === KEY
-        if (open[parent] !== NOT_MAPPING) open[parent] = isKey ? VALUE : KEY
+        const source = getScalarValue(text, event)
+        value = event.style === SCALAR_STYLE.PLAIN ? coreScalar(source) : source
         // yaml refuses an implicit key of over 1,024 characters: a long key is left to it.
-        if (isKey && event.type === EVENT_ID.SCALAR && event.valueEnd - event.valueStart > MAX_KEY_CHARS) return undefined
-        if (event.type === EVENT_ID.MAPPING) open.push(KEY)
-        else if (event.type === EVENT_ID.SEQUENCE) open.push(NOT_MAPPING)
+        longKey = event.valueEnd - event.valueStart > MAX_KEY_CHARS
+        break
       }
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE:
+        if (event.tagStart !== -1 || event.anchorStart !== -1) return undefined
+        value = event.type === EVENT_ID.MAPPING ? {} : []
+        break
+      default:
+        return undefined
+    }
+    const parent = open.at(-1)
+    if (parent === undefined) root = value
+    else if (Array.isArray(parent)) parent.push(value)
+    else {
+      const key = keys[keys.length - 1] ?? null
+      if (key !== null) {
+        parent[key] = value
+        keys[keys.length - 1] = null
+      } else if (typeof value !== 'string' || value === '__proto__' || longKey || Object.hasOwn(parent, value)) {
+        // A number, null or collection as key, a duplicate: yaml decides (or says what is wrong).
+        return undefined
+      } else keys[keys.length - 1] = value
+    }
+    if (typeof value === 'object' && value !== null) {
+      open.push(value as unknown[] | Record<string, unknown>)
+      keys.push(null)
     }
   }
-  if (documents !== 1) return undefined
-  try {
-    const [value] = constructFromEvents(events, { source: text, schema: CORE })
-    // An empty file is the caller's message to give.
-    return value === null ? undefined : value
-  } catch {
-    return undefined
-  }
+  // An empty file is the caller's message to give.
+  return documents === 1 && root !== null ? root : undefined
 }
 
-/** Scalars as `yaml`'s core schema resolves them (yaml/dist/schema/core): same tests, same order, same conversions. */
+/**
+ * A plain scalar as `yaml`'s core schema resolves it (yaml/dist/schema/core):
+ * same tests, same order, same conversions; anything else is a string.
+ */
+function coreScalar(text: string): unknown {
+  // What the tests can start with: any other plain scalar is a string without running them.
+  if (text !== '' && !CORE_FIRST.has(text.charCodeAt(0))) return text
+  for (const [test, convert] of CORE_SCALARS) if (test.test(text)) return convert(text)
+  return text
+}
+
+const CORE_FIRST = new Set([...'~nNtTfF0123456789+-.'].map((c) => c.charCodeAt(0)))
+
 const CORE_SCALARS: readonly [RegExp, (text: string) => unknown][] = [
   [/^(?:~|[Nn]ull|NULL)?$/, () => null],
   [/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'],
@@ -98,35 +118,3 @@ const CORE_SCALARS: readonly [RegExp, (text: string) => unknown][] = [
   [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (text) => Number.parseFloat(text)],
   [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (text) => Number.parseFloat(text)],
 ]
-
-/** Named apart from `tag:yaml.org,2002:…`: an explicit tag is never resolved here (the events check refuses them anyway). */
-const coreScalar = defineScalarTag('tag:smokeprobe:core-scalar', {
-  implicit: true,
-  // What the tests above can start with: any other plain scalar is a string without running them.
-  implicitFirstChars: ['', '~', 'n', 'N', 't', 'T', 'f', 'F', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '-', '.'],
-  resolve: (text) => {
-    for (const [test, convert] of CORE_SCALARS) if (test.test(text)) return convert(text)
-    return NOT_RESOLVED
-  },
-  identify: () => false,
-})
-
-/**
- * Plain objects with string keys, as `yaml`'s toJS builds them; any other
- * key (a number, null, a list) and `__proto__` are refused, so `yaml`
- * decides how it becomes a property.
- */
-const stringKeyMap = defineMappingTag('tag:yaml.org,2002:map', {
-  create: (): Record<string, unknown> => ({}),
-  addPair: (map, key, value) => {
-    if (typeof key !== 'string' || key === '__proto__') return 'not a plain string key'
-    map[key] = value
-    return ''
-  },
-  has: (map, key) => typeof key === 'string' && Object.hasOwn(map, key),
-  keys: (map) => Object.keys(map),
-  get: (map, key) => (typeof key === 'string' ? map[key] : undefined),
-  identify: () => false,
-})
-
-const CORE = new Schema([strTag, seqTag, stringKeyMap, coreScalar])
