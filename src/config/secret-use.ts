@@ -48,24 +48,25 @@ function object(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }
 
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value)
-  else if (Array.isArray(value)) for (const item of value) strings(item, out)
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) strings(item, out)
+/** Every string in a value, in order; only those containing `part` when it is given. */
+function strings(value: unknown, out: string[] = [], part = ''): string[] {
+  if (typeof value === 'string') {
+    if (value.includes(part)) out.push(value)
+  } else if (Array.isArray(value)) for (const item of value) strings(item, out, part)
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) strings(item, out, part)
   return out
 }
 
 /** Every `{{ secret.NAME }}` anywhere in a file. */
 function secretReads(raw: unknown, where: string, names: SecretNames): void {
-  for (const text of strings(raw)) {
-    if (!text.includes('secret.')) continue
+  for (const text of strings(raw, [], 'secret.')) {
     for (const match of text.matchAll(SECRET_REF)) record(names, match[1] ?? '', `read with {{ secret.${match[1]} }} in ${where}`)
   }
 }
 
 /** A template with the probe's vars expanded in place (vars may use earlier vars), so env references show through them. */
 function expand(text: string, vars: Record<string, unknown>, depth = 0): string {
-  if (depth > 20) return text
+  if (depth > 20 || !text.includes('{{')) return text
   return text.replace(VAR_REF, (whole, name: string) => {
     const value = vars[name]
     return typeof value === 'string' && Object.hasOwn(vars, name) ? expand(value, vars, depth + 1) : whole
