@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import * as z from 'zod'
-import { isJsonValue } from '../../src/config/probe-schema.ts'
+import { parseDocument } from 'yaml'
+import { crudProbe, probeEnv } from '../../bench/probes.ts'
+import { PARSE_OPTIONS } from '../../src/config/diagnostics.ts'
+import { compiledProbeFileSchema, isJsonValue, probeFileSchema } from '../../src/config/probe-schema.ts'
+import { SecretMask } from '../../src/config/secrets.ts'
 import { COMPILED_SCHEMA_FROM, formatDiagnostic, loadConfig } from '../../src/loader/load.ts'
 import { TEST_ENV } from '../config/env.ts'
 
@@ -54,4 +58,33 @@ test('isJsonValue accepts what z.json() accepts, and never more', () => {
     if (isJsonValue(value)) expect(z.json().safeParse(value), typeof value).toMatchObject({ success: true, data: value })
   }
   expect(values.filter(isJsonValue).length).toBeGreaterThan(10)
+})
+
+/** Same values and keys; a function (a pattern's test, a JSONPath's select) by its source. */
+function sameOutput(a: unknown, b: unknown): boolean {
+  if (typeof a === 'function' || typeof b === 'function') return typeof a === typeof b && String(a) === String(b)
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b)
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  if (keys.join('\u0000') !== Object.keys(b).join('\u0000')) return false
+  return keys.every((key) => sameOutput((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+}
+
+test('the compiled schema builds what the runtime schema builds, for every shipped and fixture probe', async () => {
+  const files = ['probes/demo-health.yaml', 'probes/items-list.yaml', 'probes/items-crud.yaml', 'demo/probes/demo-items-fast.yaml']
+  files.push('test/fixtures/valid/items.yaml', 'test/fixtures/valid/health.yml')
+  const texts = await Promise.all(files.map((file) => readFile(file, 'utf8')))
+  texts.push(filler(1), crudProbe('crud-1', '5s'))
+  const env = { ...TEST_ENV, ...probeEnv('http://127.0.0.1:9'), ITEMS_API_URL: 'http://127.0.0.1:9', ITEMS_API_TOKEN: 'items-api-token-1' }
+  const context = () => ({ env, secrets: new SecretMask(), secretNames: new Map([['ITEMS_API_TOKEN', ['a test']]]) })
+  const compiled = compiledProbeFileSchema(context())
+  expect(compiled).not.toBeNull()
+  for (const [index, text] of texts.entries()) {
+    const raw = parseDocument(text).toJS()
+    const runtime = probeFileSchema(context()).safeParse(raw, PARSE_OPTIONS)
+    expect(runtime.success, files[index] ?? text).toBe(true)
+    const fast = compiled?.safeParse(raw)
+    expect(fast?.success, files[index] ?? text).toBe(true)
+    expect(sameOutput(fast?.data, runtime.data), files[index] ?? text).toBe(true)
+  }
 })
