@@ -56,17 +56,29 @@ export const MAX_MATCHED_CHARS = 256 * 1024
 const BACKREFERENCE = /(?:^|[^\\])(?:\\\\)*(\\[1-9]|\\k<)/
 const LOOKAROUND = /\(\?<?[=!]/
 
-export const RegexText = z
-  .string()
-  .meta({ description: 'A regular expression (RE2 syntax: JavaScript syntax without backreferences or lookaround)' })
-  .transform((text, ctx) => {
-    const problem = compilePattern(text)
-    if (typeof problem === 'string') {
-      ctx.addIssue({ code: 'custom', message: problem })
-      return z.NEVER
-    }
-    return problem
-  })
+/**
+ * A zod string compiled to a Pattern. Compiling is most of what checking a
+ * pattern costs, and probe files repeat theirs (`^application/json` in
+ * every one), so each source is compiled once per schema: per load.
+ */
+export function regexText() {
+  const compiled = new Map<string, Pattern | string>()
+  return z
+    .string()
+    .meta({ description: 'A regular expression (RE2 syntax: JavaScript syntax without backreferences or lookaround)' })
+    .transform((text, ctx) => {
+      let pattern = compiled.get(text)
+      if (pattern === undefined) {
+        pattern = compilePattern(text)
+        compiled.set(text, pattern)
+      }
+      if (typeof pattern === 'string') {
+        ctx.addIssue({ code: 'custom', message: pattern })
+        return z.NEVER
+      }
+      return pattern
+    })
+}
 
 function compilePattern(text: string): Pattern | string {
   let shown: string
@@ -132,13 +144,66 @@ function untemplated(what: string, why: string) {
 
 /** The schema of one probe file, compiling templates against `context` (its environment and secret mask). */
 export function probeFileSchema(context: TemplateContext) {
+  return probeSchemaWith(context, () => z.json())
+}
+
+/**
+ * The same schema compiled by zod (`z.compile`): about 40% less time per
+ * file. A fast path for files it accepts, and nothing more: z.compile needs
+ * a schema without reference cycles, so JSON values are checked here by
+ * `isJsonValue` instead of the recursive `z.json()`, and a file it rejects
+ * is parsed again by `probeFileSchema`, whose issues every diagnostic is
+ * made from. null when zod cannot compile it.
+ */
+export function compiledProbeFileSchema(context: TemplateContext) {
+  try {
+    return z.compile(
+      probeSchemaWith(context, () => z.unknown().refine(isJsonValue)),
+      { strict: true },
+    )
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Exactly what `z.json()` accepts, with its output equal to the input: a
+ * string, a finite number, true/false, null, a list or a plain object of
+ * those. An object with a `__proto__` key (which z.json() drops) or a
+ * symbol key is left to z.json().
+ */
+export function isJsonValue(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value)
+    case 'object': {
+      if (value === null) return true
+      if (Array.isArray(value)) return value.every(isJsonValue)
+      const prototype = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) return false
+      for (const key of Reflect.ownKeys(value)) {
+        if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, key)) return false
+        if (!isJsonValue((value as Record<string, unknown>)[key])) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+function probeSchemaWith(context: TemplateContext, json: () => z.ZodType<unknown>) {
   const Template = templateString(context)
+  const RegexText = regexText()
   const Headers = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'), Template)
 
   const JsonMatcher = z.union([
     z.strictObject({ exists: z.boolean() }).transform((m) => ({ kind: 'exists' as const, exists: m.exists })),
     z.strictObject({ matches: RegexText }).transform((m) => ({ kind: 'matches' as const, regex: m.matches })),
-    z.strictObject({ equals: jsonTemplateValue(context) }).transform((m) => ({ kind: 'equals' as const, value: m.equals })),
+    z.strictObject({ equals: jsonTemplateValue(context, json()) }).transform((m) => ({ kind: 'equals' as const, value: m.equals })),
     jsonTemplateValue(context, z.union([z.string(), z.number(), z.boolean(), z.null()])).transform((value) => ({
       kind: 'equals' as const,
       value,
@@ -163,7 +228,7 @@ export function probeFileSchema(context: TemplateContext) {
       url: urlTemplateString(context).meta({ description: 'The URL; templates allowed' }),
       headers: Headers.default({}),
       /** A JSON body (sets content-type: application/json unless given). */
-      json: jsonTemplateValue(context).optional(),
+      json: jsonTemplateValue(context, json()).optional(),
       /** A raw text body. */
       body: Template.optional(),
       /** A per-step timeout, within the probe's `timeout`; at least 10ms, like the probe's. */
@@ -309,7 +374,7 @@ export function probeFileSchema(context: TemplateContext) {
 type ProbeShape = z.output<ReturnType<typeof probeFileSchemaInner>>
 // Indirection so the refinements below can name the object's parsed shape.
 function probeFileSchemaInner(context: TemplateContext) {
-  return probeFileSchema(context).in
+  return probeSchemaWith(context, () => z.json()).in
 }
 
 function checkSchedule(probe: ProbeShape, ctx: z.RefinementCtx): void {

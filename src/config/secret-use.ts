@@ -24,9 +24,23 @@ const ENV_REF = /\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g
 const SECRET_REF = /\{\{\s*secret\.([^{}]*?)\s*\}\}/g
 const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g
 
+/**
+ * The reasons already in each list: one token used by 1,000 probes has 1,000
+ * reasons, and looking each new one up in the list made recording quadratic.
+ */
+const recorded = new WeakMap<string[], Set<string>>()
+
 function record(names: SecretNames, name: string, reason: string): void {
   const reasons = names.get(name) ?? []
-  if (!reasons.includes(reason)) reasons.push(reason)
+  let seen = recorded.get(reasons)
+  if (seen === undefined) {
+    seen = new Set(reasons)
+    recorded.set(reasons, seen)
+  }
+  if (!seen.has(reason)) {
+    seen.add(reason)
+    reasons.push(reason)
+  }
   names.set(name, reasons)
 }
 
@@ -34,23 +48,25 @@ function object(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }
 
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value)
-  else if (Array.isArray(value)) for (const item of value) strings(item, out)
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) strings(item, out)
+/** Every string in a value, in order; only those containing `part` when it is given. */
+function strings(value: unknown, out: string[] = [], part = ''): string[] {
+  if (typeof value === 'string') {
+    if (value.includes(part)) out.push(value)
+  } else if (Array.isArray(value)) for (const item of value) strings(item, out, part)
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) strings(item, out, part)
   return out
 }
 
 /** Every `{{ secret.NAME }}` anywhere in a file. */
 function secretReads(raw: unknown, where: string, names: SecretNames): void {
-  for (const text of strings(raw)) {
+  for (const text of strings(raw, [], 'secret.')) {
     for (const match of text.matchAll(SECRET_REF)) record(names, match[1] ?? '', `read with {{ secret.${match[1]} }} in ${where}`)
   }
 }
 
 /** A template with the probe's vars expanded in place (vars may use earlier vars), so env references show through them. */
 function expand(text: string, vars: Record<string, unknown>, depth = 0): string {
-  if (depth > 20) return text
+  if (depth > 20 || !text.includes('{{')) return text
   return text.replace(VAR_REF, (whole, name: string) => {
     const value = vars[name]
     return typeof value === 'string' && Object.hasOwn(vars, name) ? expand(value, vars, depth + 1) : whole
@@ -66,6 +82,7 @@ function envRefs(text: string): string[] {
  * environment's values substituted: a base URL that carries user-info is a credential as a whole.
  */
 function userInfoRefs(text: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  if (!text.includes('env.')) return []
   let out = ''
   const spans: { name: string; from: number; to: number }[] = []
   let last = 0
@@ -78,6 +95,8 @@ function userInfoRefs(text: string, env: Readonly<Record<string, string | undefi
     last = match.index + match[0].length
   }
   out += text.slice(last)
+  // Without user-info there is nothing to find: most URLs.
+  if (spans.length === 0 || !out.includes('@')) return []
   const scheme = out.indexOf('://')
   if (scheme < 0) return []
   const start = scheme + 3
@@ -107,7 +126,8 @@ export function probeSecretUses(raw: unknown, file: string, env: Readonly<Record
     const fields = object(value)
     headers(fields.headers)
     if (typeof fields.url !== 'string') return
-    for (const ref of userInfoRefs(expand(fields.url, vars), env)) record(names, ref, `used in the user-info of the URL of ${where} of ${name}`)
+    for (const ref of userInfoRefs(expand(fields.url, vars), env))
+      record(names, ref, `used in the user-info of the URL of ${where} of ${name}`)
   }
   const steps = Array.isArray(probe.steps) ? probe.steps : []
   for (const step of steps) request(object(step).request, `step ${typeof object(step).name === 'string' ? object(step).name : '?'}`)

@@ -50,10 +50,43 @@ export const RUN_REFS = ['run.id', 'run.timestamp', 'probe.name'] as const
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
 // `item.<field>` is a sweep's delete (README "Orphan sweep"); anywhere else it is an unknown variable.
-const REF_NAME = /^(?:(?:env|secret)\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|item\.[A-Za-z_][A-Za-z0-9_-]*|[A-Za-z_][A-Za-z0-9_-]*)$/
+const REF_NAME =
+  /^(?:(?:env|secret)\.[A-Za-z_][A-Za-z0-9_]*|run\.(?:id|timestamp)|probe\.name|item\.[A-Za-z_][A-Za-z0-9_-]*|[A-Za-z_][A-Za-z0-9_-]*)$/
+
+/**
+ * Templates that substitute no env or secret value compile the same wherever
+ * they appear (`{{ base }}/items` in every probe of a folder): compiled once
+ * per context, that is once per load. Keyed weakly, so they go with it.
+ */
+const pureTemplates = new WeakMap<TemplateContext, Map<string, Template>>()
+const pureUrlTemplates = new WeakMap<TemplateContext, Map<string, Template>>()
+
+function cached(
+  cache: WeakMap<TemplateContext, Map<string, Template>>,
+  source: string,
+  context: TemplateContext,
+  compile: () => Template | string[],
+): Template | string[] {
+  if (source.includes('env.') || source.includes('secret.')) return compile()
+  let templates = cache.get(context)
+  const found = templates?.get(source)
+  if (found) return found
+  const compiled = compile()
+  if (Array.isArray(compiled)) return compiled
+  if (!templates) {
+    templates = new Map()
+    cache.set(context, templates)
+  }
+  templates.set(source, compiled)
+  return compiled
+}
 
 /** Compiles a template, or returns the reasons it cannot be compiled. */
 export function compileTemplate(source: string, context: TemplateContext): Template | string[] {
+  return cached(pureTemplates, source, context, () => compileAnyTemplate(source, context))
+}
+
+function compileAnyTemplate(source: string, context: TemplateContext): Template | string[] {
   const parts: TemplatePart[] = []
   const problems: string[] = []
   let secret = false
@@ -63,7 +96,9 @@ export function compileTemplate(source: string, context: TemplateContext): Templ
     last = match.index + match[0].length
     const name = match[1] ?? ''
     if (name.startsWith('secret.') && !SECRET_NAME.test(name.slice(7))) {
-      problems.push(`invalid secret name ${JSON.stringify(name.slice(7))}: a secret name is an environment-variable name (letters, digits and "_", not starting with a digit)`)
+      problems.push(
+        `invalid secret name ${JSON.stringify(name.slice(7))}: a secret name is an environment-variable name (letters, digits and "_", not starting with a digit)`,
+      )
     } else if (!REF_NAME.test(name)) {
       problems.push(`invalid placeholder {{ ${name} }}: expected env.NAME, secret.NAME, ${RUN_REFS.join(', ')} or a variable name`)
     } else if (name.startsWith('env.') || name.startsWith('secret.')) {
@@ -120,6 +155,10 @@ function readEnvSecret(env: Readonly<Record<string, string | undefined>>, name: 
  * stays data and cannot rewrite the URL (README "URL templates").
  */
 export function compileUrlTemplate(source: string, context: TemplateContext): Template | string[] {
+  return cached(pureUrlTemplates, source, context, () => compileAnyUrlTemplate(source, context))
+}
+
+function compileAnyUrlTemplate(source: string, context: TemplateContext): Template | string[] {
   const compiled = compileTemplate(source, context)
   if (Array.isArray(compiled)) return compiled
   let place: 'base' | 'path' | 'query' = 'base'
@@ -332,7 +371,10 @@ export function envString(context: TemplateContext) {
       return z.NEVER
     }
     if (compiled.refs.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `only {{ env.NAME }} and {{ secret.NAME }} placeholders are allowed here, got {{ ${compiled.refs[0]} }}` })
+      ctx.addIssue({
+        code: 'custom',
+        message: `only {{ env.NAME }} and {{ secret.NAME }} placeholders are allowed here, got {{ ${compiled.refs[0]} }}`,
+      })
       return z.NEVER
     }
     return compiled.parts.map((p) => ('text' in p ? p.text : '')).join('')

@@ -7,7 +7,7 @@ import { canariesOnTargets } from './canary-targets.ts'
 import { type Diagnostic, issueDiagnostics, PARSE_OPTIONS } from '../config/diagnostics.ts'
 import { type ConfigFile, findProbeFiles, readYamlFile } from './files.ts'
 import { maintenanceCheck, probeFacts } from './maintenance-check.ts'
-import { type Probe, probeFileSchema } from '../config/probe-schema.ts'
+import { compiledProbeFileSchema, type Probe, probeFileSchema } from '../config/probe-schema.ts'
 import { alertingSecretUses, probeSecretUses, type SecretNames } from '../config/secret-use.ts'
 import { SecretMask } from '../config/secrets.ts'
 import { readNames, readSecrets } from './secret-files.ts'
@@ -106,7 +106,8 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
     if (alerting.value === null) diagnostics.push(...alertingDefaultsCheck(alertingRead.file.display, alerting.raw))
   }
   const probeSchema = probeFileSchema(context)
-  const probes = probeReads.map((read) => parseFile(read, probeSchema, diagnostics))
+  const compiledSchema = probeReads.length >= COMPILED_SCHEMA_FROM ? compiledProbeFileSchema(context) : null
+  const probes = probeReads.map((read) => parseFile(read, probeSchema, diagnostics, compiledSchema))
   diagnostics.push(...duplicateNames(probes))
   // An alerting file that could not be read has already been reported; its channels are unknown, not absent.
   const alertingUnreadable = options.alertingPath !== null && alerting === null
@@ -131,6 +132,12 @@ export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
   return { ok: true, config: assemble(probes, alerting, cwd, secrets, secretNames) }
 }
 
+/**
+ * Compiling the probe schema costs ~25 ms and saves ~0.09 ms per file it
+ * accepts: it pays from a few hundred files, and would slow a small load.
+ */
+export const COMPILED_SCHEMA_FROM = 200
+
 type Read = Omit<Loaded<never>, 'value'>
 
 /** Reads one file as YAML; null when it could not be. Problems go to `diagnostics`. */
@@ -143,11 +150,38 @@ async function readFile(file: ConfigFile, diagnostics: Diagnostic[]): Promise<Re
   return { file, text: read.text, raw: read.value }
 }
 
-/** Parses a file read as YAML through its schema. Problems go to `diagnostics`. */
-function parseFile<S extends z.ZodType>(read: Read, schema: S, diagnostics: Diagnostic[]): Loaded<z.output<S>> {
+/**
+ * Parses a file read as YAML through its schema. Problems go to `diagnostics`.
+ * `compiled`, when given, is tried first: a file it accepts is done; any
+ * other is parsed by `schema`, which the diagnostics are made from.
+ */
+function parseFile<S extends z.ZodType>(
+  read: Read,
+  schema: S,
+  diagnostics: Diagnostic[],
+  compiled: { safeParse(value: unknown): z.ZodSafeParseResult<z.output<S>> } | null = null,
+): Loaded<z.output<S>> {
+  const quick = fastParse(compiled, read.raw)
+  if (quick?.success) return { ...read, value: quick.data }
   const parsed = schema.safeParse(read.raw, PARSE_OPTIONS)
   if (!parsed.success) diagnostics.push(...issueDiagnostics(read.file.display, parsed.error.issues, schema))
   return { ...read, value: parsed.success ? parsed.data : null }
+}
+
+/**
+ * The compiled schema on a file it rejects can run a refinement on a value
+ * whose fields were left unchecked (the runtime parser skips it) and throw:
+ * that is a rejection too, for the runtime parser to explain.
+ */
+function fastParse<T>(
+  compiled: { safeParse(value: unknown): z.ZodSafeParseResult<T> } | null,
+  raw: unknown,
+): z.ZodSafeParseResult<T> | null {
+  try {
+    return compiled?.safeParse(raw) ?? null
+  } catch {
+    return null
+  }
 }
 
 function field(raw: unknown, ...keys: string[]): unknown {
