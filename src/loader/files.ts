@@ -1,7 +1,6 @@
 import { type Dirent, readFileSync, type Stats, statSync } from 'node:fs'
 import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { LineCounter, parseDocument } from 'yaml'
 import type { Diagnostic } from '../config/diagnostics.ts'
 import { readPlainYaml } from './plain-yaml.ts'
 
@@ -158,7 +157,9 @@ export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
   }
   const plain = readPlainYaml(text)
   if (plain !== undefined) return { ok: true, text, value: plain }
-  // Not plain YAML, or not YAML at all: yaml reads it, and says where and what is wrong.
+  // Not plain YAML, or not YAML at all: yaml reads it, and says where and what is wrong. Loaded
+  // only then: a configuration of plain files never pays for it (≈ 20 ms of every start-up).
+  const { LineCounter, parseDocument } = await import('yaml')
   const lines = new LineCounter()
   const document = parseDocument(text, { prettyErrors: false, lineCounter: lines })
   const problems = [...document.errors, ...document.warnings]

@@ -180,7 +180,7 @@ describe('bin/probe.js', () => {
     expect(validate.bundle).toBe(true)
   }, 30_000)
 
-  test('validate loads no HTTP client, logger or mail client, with an alerting file too; run --once no mail client', async () => {
+  test('validate loads no HTTP client, logger or mail client, with an alerting file too, and yaml only for a file with a problem; run --once no mail client', async () => {
     const tmp = await scratch()
     await writeFile(path.join(tmp, 'one.yaml'), probe)
     await writeFile(path.join(tmp, 'alerting.yaml'), 'channels: {}\n')
@@ -193,7 +193,12 @@ describe('bin/probe.js', () => {
     expect(validate).not.toContain('nodemailer')
     await writeFile(path.join(tmp, 'bare.yaml'), probe.replace('one', 'bare'))
     const { packages: bare } = await packagesLoaded(['validate', '--probes', path.join(tmp, 'bare.yaml')], tmp)
-    expect(bare).toContain('yaml')
+    // Plain YAML is read by js-yaml's event parser; yaml, which tells where a problem is, only when one is.
+    expect(bare).toContain('js-yaml')
+    expect(bare).not.toContain('yaml')
+    await writeFile(path.join(tmp, 'broken.yaml'), 'name: [unclosed\n')
+    const { packages: broken } = await packagesLoaded(['validate', '--probes', path.join(tmp, 'broken.yaml')], tmp)
+    expect(broken).toContain('yaml')
     for (const name of ['undici', 'pino', 'nodemailer', 'prom-client']) expect(bare).not.toContain(name)
     const { packages: once } = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
     expect(once).toContain('undici')
