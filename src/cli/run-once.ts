@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../loader/load.ts'
 import { StateUnreadableError } from '../state/fs.ts'
 import { lockStateDir } from '../state/lock.ts'
 import type { SecretMask } from '../config/secrets.ts'
-import { createLogger, type Logger } from '../log.ts'
+import type { Logger } from '../log.ts'
 import { runProbe } from '../probe/run.ts'
 import { type CliIo, EXIT, loadForCommand, writeLine } from './io.ts'
 import type { CommonOptions } from './options.ts'
@@ -37,7 +37,7 @@ export async function runOnceCommand(options: CommonOptions, flags: RunOnceFlags
     writeLine(io.stderr, probes)
     return EXIT.usage
   }
-  const logger = debugLogger(options, io, config.secrets)
+  const logger = await debugLogger(options, io, config.secrets)
   const journal = flags.stateDir ? await openJournal(flags.stateDir, options, config, io, signal) : null
   if (journal === 'refused') return EXIT.usage
   const started = performance.now()
@@ -84,6 +84,7 @@ async function openJournal(
     return 'refused'
   }
   const level = options.logLevel === 'info' ? 'warn' : options.logLevel
+  const { createLogger } = await import('../log.ts')
   const logger = createLogger({ level, secrets: config.secrets, destination: { write: (line: string) => io.stderr.write(line) } })
   const queue = createCleanupQueue({
     journal: createJournal({ stateDir: dir, logger }),
@@ -124,9 +125,13 @@ export function selectProbes(probes: readonly Probe[], only: readonly string[]):
   return probes.filter((probe) => only.includes(probe.name))
 }
 
-/** Step logs would drown the report; they go to stderr only when asked for with --log-level debug or trace. */
-function debugLogger(options: CommonOptions, io: CliIo, secrets: SecretMask): Logger | undefined {
+/**
+ * Step logs would drown the report; they go to stderr only when asked for with --log-level debug or
+ * trace. The logger (pino) is loaded only then: a plain run never needs it.
+ */
+async function debugLogger(options: CommonOptions, io: CliIo, secrets: SecretMask): Promise<Logger | undefined> {
   if (options.logLevel !== 'debug' && options.logLevel !== 'trace') return undefined
+  const { createLogger } = await import('../log.ts')
   return createLogger({ level: options.logLevel, secrets, destination: { write: (line: string) => io.stderr.write(line) } })
 }
 
