@@ -159,7 +159,7 @@ export async function readYamlFile(file: ConfigFile): Promise<ReadResult> {
   if (plain !== undefined) return { ok: true, text, value: plain }
   // Not plain YAML, or not YAML at all: yaml reads it, and says where and what is wrong. Loaded
   // only then: a configuration of plain files never pays for it (≈ 20 ms of every start-up).
-  const { LineCounter, parseDocument } = await import('yaml')
+  const { LineCounter, parseDocument } = await import('./yaml-full.ts')
   const lines = new LineCounter()
   const document = parseDocument(text, { prettyErrors: false, lineCounter: lines })
   const problems = [...document.errors, ...document.warnings]

@@ -199,6 +199,11 @@ describe('bin/probe.js', () => {
     await writeFile(path.join(tmp, 'broken.yaml'), 'name: [unclosed\n')
     const { packages: broken } = await packagesLoaded(['validate', '--probes', path.join(tmp, 'broken.yaml')], tmp)
     expect(broken).toContain('yaml')
+    const told = await run(process.execPath, ['bin/probe.js', 'validate', '--probes', path.join(tmp, 'broken.yaml')]).catch(
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    )
+    expect(told).toMatchObject({ code: 2 })
+    expect(`${told.stdout}${told.stderr}`).toContain('broken.yaml: YAML syntax error at line 2, column 1')
     for (const name of ['undici', 'pino', 'nodemailer', 'prom-client']) expect(bare).not.toContain(name)
     const { packages: once } = await packagesLoaded(['run', '--once', '--probes', path.join(tmp, 'bare.yaml')], tmp)
     expect(once).toContain('undici')
