@@ -8,13 +8,14 @@
  * median of the per-repeat ratios, so a busy neighbour slows both sides of
  * a ratio alike. Loading 1,000 files is load.ts, run beside these.
  */
+import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type CapacityPlan, type CapacityRow, measureCapacity } from './capacity.ts'
 import { cli, floor, STEPS_PER_RUN } from './cpu.ts'
-import { finish, NODE, ROOT, start } from './proc.ts'
+import { finish, NODE, ROOT, start, stop } from './proc.ts'
 import { probeEnv, removeDir, writeProbeDir } from './probes.ts'
-import { median } from './stats.ts'
+import { median, statusMiB } from './stats.ts'
 
 const PROBE_CLI = path.join(ROOT, 'bin', 'probe.js')
 /**
@@ -59,7 +60,15 @@ export interface OnceRow {
   readonly ratio: number
 }
 
+/** A bare Node 24 process at rest: what any Node program holds before its own code. */
+export interface BareNode {
+  readonly rssMiB: number
+  readonly fileRssMiB: number
+  readonly anonRssMiB: number
+}
+
 export interface FootprintResult {
+  readonly bare: BareNode
   readonly startup: readonly StartupRow[]
   readonly daemons: readonly CapacityRow[]
   readonly once: OnceRow
@@ -129,7 +138,22 @@ export async function measureOnce(targetUrl: string, probes: number, repeats: nu
   }
 }
 
+/** `node -e` that waits a moment, read from /proc while it waits. */
+export async function measureBareNode(): Promise<BareNode> {
+  const child = start(NODE, ['-e', "process.stdout.write('up\\n'); setTimeout(() => {}, 10_000)"])
+  try {
+    const deadline = Date.now() + 10_000
+    while (!child.stdout().includes('up') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
+    return { rssMiB: statusMiB(status, 'VmRSS'), fileRssMiB: statusMiB(status, 'RssFile'), anonRssMiB: statusMiB(status, 'RssAnon') }
+  } finally {
+    await stop(child, 5_000)
+  }
+}
+
 export async function measureFootprint(targetUrl: string, plan: FootprintPlan, progress: (text: string) => void): Promise<FootprintResult> {
+  const bare = await measureBareNode()
   progress(`start-up: node -e 0, validate and run --once of one probe, ${plan.startupRepeats} interleaved repeats`)
   const startup = await measureStartup(targetUrl, plan.startupRepeats)
   progress(`run --once over ${plan.onceProbes} probes and the floor, whole process, ${plan.onceRepeats} repeats`)
@@ -147,5 +171,5 @@ export async function measureFootprint(targetUrl: string, plan: FootprintPlan, p
       await measureCapacity(targetUrl, probes, plan.daemon, '', nodeArgs, before ? BEFORE_ENV : {}, before ? SOURCES_CLI : PROBE_CLI),
     )
   }
-  return { startup, daemons, once }
+  return { bare, startup, daemons, once }
 }
