@@ -49,7 +49,7 @@ export function renderFootprint(r: FootprintResult, load: LoadRow, date: Date): 
       ]),
     ),
     '',
-    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin starts the bundle (dist/, scripts/build.js) and applies its heap settings (bin/startup.js). *Before* is the daemon as it was: the TypeScript sources (\`node src/cli/main.ts run\`), \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, live heap what two full collections leave at its end.`,
+    `"As shipped" is \`node bin/probe.js run\` with no flags: the bin starts the bundle (dist/, scripts/build.js) and applies its heap settings (bin/startup.js). *Before* is the daemon as it was: the TypeScript sources (\`node src/cli/main.ts run\`), \`${V8_DEFAULTS}\` (V8's own young generation on 64-bit) and \`NODE_DISABLE_COMPILE_CACHE=1\`. Peak RSS is VmHWM at the end (start-up included), steady RSS the median of VmRSS sampled every second over the window, file-backed and private its RssFile and RssAnon at the window's end, live heap what two full collections leave at its end. A bare Node 24 at rest, in this run: ${fixed(r.bare.rssMiB, 0)} MiB (${fixed(r.bare.fileRssMiB, 0)} / ${fixed(r.bare.anonRssMiB, 0)}).`,
     '',
     '### Start-up (wall time, spawn to exit)',
     '',
@@ -145,29 +145,31 @@ function goals(r: FootprintResult, load: LoadRow): string[][] {
 function bounds(r: FootprintResult, load: LoadRow): string {
   const notes: string[] = []
   const small = shipped(r, 10)
+  const bare = r.bare
   if (small && small.peakRssMiB > 80 * MB)
     notes.push(
-      `- **RSS at 10 probes** (peak ${fixed(small.peakRssMiB, 0)}, steady ${fixed(small.steadyRssMiB, 0)} MiB, live heap ${fixed(small.liveHeapMiB, 0)} MiB): most of it is code, not data. A bare Node 24 is ≈ 45 MiB resident, nearly all of it the node binary's own pages; the daemon's modules (zod, undici, prom-client, pino, yaml, nodemailer, re2js: their sources, bytecode and the objects they build at load) add ≈ 50 MiB before a probe is loaded. The peak comes while loading, before the first run. Heap settings can only trim the garbage on top.`,
+      `- **RSS at 10 probes** (peak ${fixed(small.peakRssMiB, 0)}, steady ${fixed(small.steadyRssMiB, 0)} MiB; at the window's end ${fixed(small.fileRssMiB, 0)} MiB file-backed, ${fixed(small.anonRssMiB, 0)} MiB private, live heap ${fixed(small.liveHeapMiB, 0)} MiB): a bare Node 24 at rest holds ${fixed(bare.rssMiB, 0)} MiB in this run, ${fixed(bare.fileRssMiB, 0)} of them the node binary's own pages. The daemon touches ≈ ${fixed(small.fileRssMiB - bare.fileRssMiB, 0)} MiB more of the binary (the optimizing compilers, OpenSSL, the HTTP parser, ICU data a bare process never uses) — file-backed, shared by every Node process on the host and reclaimable, but counted in RSS — and ≈ ${fixed(small.anonRssMiB - bare.anonRssMiB, 0)} MiB of private memory: the bundle's code and what its dependencies build at load (zod's schemas, undici with its WebAssembly parser, prom-client, js-yaml, re2js's tables), the live heap and the collector's slack. 80 MB leaves ≈ ${fixed(80 * MB - bare.rssMiB, 0)} MiB above a bare Node for all of that. Measured and left out: \`--no-opt --no-maglev\` (−8 MiB at 10 probes, but up to 1.2× the CPU per run and no use at 1,000), \`MALLOC_ARENA_MAX=2\` (−3 to −5 MiB, and only settable before Node starts).`,
     )
   const big = shipped(r, 1_000)
   if (big && big.peakRssMiB > 150 * MB)
     notes.push(
-      `- **RSS at 1,000 probes** (peak ${fixed(big.peakRssMiB, 0)}, steady ${fixed(big.steadyRssMiB, 0)} MiB, live heap ${fixed(big.liveHeapMiB, 0)} MiB, of which ≈ ${fixed(big.liveHeapMiB - (small?.liveHeapMiB ?? 0), 0)} MiB is the 1,000 loaded probes: compiled schemas, templates and metric series): the process at 10 probes already holds ${fixed(small?.steadyRssMiB ?? Number.NaN, 0)} MiB, so 150 MB leaves ≈ ${fixed(150 * MB - (small?.steadyRssMiB ?? 0) - (big.liveHeapMiB - (small?.liveHeapMiB ?? 0)), 0)} MiB for garbage between full collections. What the old generation holds beyond its live size (${fixed(big.heapUsedMiB, 0)} MiB used before the collection at the window's end) is each run's connection objects promoted before they died; only more frequent full collections bring it closer to the live size, and those are CPU (an old-space cap of 100 MB tripled the CPU per run when measured).`,
+      `- **RSS at 1,000 probes** (peak ${fixed(big.peakRssMiB, 0)}, steady ${fixed(big.steadyRssMiB, 0)} MiB, live heap ${fixed(big.liveHeapMiB, 0)} MiB, of which ≈ ${fixed(big.liveHeapMiB - (small?.liveHeapMiB ?? 0), 0)} MiB is the 1,000 loaded probes: compiled schemas, templates and metric series): the process at 10 probes already holds ${fixed(small?.steadyRssMiB ?? Number.NaN, 0)} MiB, so 150 MB leaves ≈ ${fixed(150 * MB - (small?.steadyRssMiB ?? 0) - (big.liveHeapMiB - (small?.liveHeapMiB ?? 0)), 0)} MiB for garbage between full collections. The old generation holds ${fixed(big.heapUsedMiB, 0)} MiB before the collection at the window's end: each run's connection objects, promoted before they died; only more frequent full collections bring it closer to the live size, and those are CPU (an old-space cap of 100 MB tripled the CPU per run when measured).`,
     )
   const old = before(r, 1_000)
   if (big && old && big.cpuPerRunMs > 1.05 * old.cpuPerRunMs)
     notes.push(
-      `- **CPU per run at 1,000 probes** (${fixed(big.cpuPerRunMs / old.cpuPerRunMs, 2)}× before): a 1 MB young generation collects more often than V8's 16 MB one, and each scavenge copies the runs in flight. That is the price of the young-generation setting's memory (steady ${fixed(big.steadyRssMiB, 0)} vs ${fixed(old.steadyRssMiB, 0)} MiB before); an operator who prefers CPU names a heap flag (\`node --max-semi-space-size=16 bin/probe.js run\`) and the bin applies none.`,
+      `- **CPU per run at 1,000 probes** (${fixed(big.cpuPerRunMs / old.cpuPerRunMs, 2)}× before): a 1 MB young generation collects more often than V8's 16 MB one, and each scavenge copies the runs in flight. That is the price of the young-generation setting's memory (steady ${fixed(big.steadyRssMiB, 0)} vs ${fixed(old.steadyRssMiB, 0)} MiB before); an operator who prefers CPU names a heap flag (\`node --max-semi-space-size=16 bin/probe.js run\`) and the bin applies none. CPU per run also moves by ±20 % between runs on this shared machine.`,
     )
-  const bare = r.startup.find((s) => s.what === '`node -e 0`')
+  const bareStart = r.startup.find((s) => s.what === '`node -e 0`')
   const validate = r.startup.find((s) => s.what === '`probe validate`, 1 file')
-  if (validate && validate.ratio > 4)
+  const once = r.startup.find((s) => s.what === '`probe run --once`, 1 probe')
+  if ((validate && validate.ratio > 4) || (once && once.ratio > 5))
     notes.push(
-      `- **Start-up** (validate ${fixed(validate.wallMs, 0)} ms, ${fixed(validate.ratio, 1)}× a bare Node of ${fixed(bare?.wallMs ?? Number.NaN, 0)} ms): with the compile cache nothing is compiled or type-stripped again; what remains is evaluating the modules validate needs — zod (building every schema), yaml, re2js, commander, node-cron — and the garbage collections of that loading. With an alerting file, its channel schemas add nodemailer, which \`src/alerting/channels/email.ts\` imports at its top and which loads \`node:http\` and Node's bundled undici with it (≈ 100 ms and ≈ 13 MiB when measured).`,
+      `- **Start-up** (validate ${fixed(validate?.wallMs ?? Number.NaN, 0)} ms, run --once ${fixed(once?.wallMs ?? Number.NaN, 0)} ms, a bare Node ${fixed(bareStart?.wallMs ?? Number.NaN, 0)} ms): what is left is evaluating what the command needs — Node's own built-in modules that a bare process never loads (validate: crypto, streams, fs/promises, child_process for commander; run --once adds http, net, tls and http2, which undici requires at its top even for plain HTTP), zod building every schema, re2js's Unicode tables, commander — and, for run --once, undici itself and the run (a TCP connection, three requests). The bundle and the compile cache already removed module resolution, type stripping and compilation.`,
     )
   if (load.loadConfigMs > 300)
     notes.push(
-      `- **Loading ${load.files} files** (${fixed(load.loadConfigMs, 0)} ms, CPU ${fixed(load.loadConfigCpuMs, 0)} ms, in a fresh process: the first load runs cold code): per file it reads, parses the YAML to a document with source positions (kept for line and column in diagnostics), validates with zod and compiles templates, JSONPaths and regexes.`,
+      `- **Loading ${load.files} files** (${fixed(load.loadConfigMs, 0)} ms, CPU ${fixed(load.loadConfigCpuMs, 0)} ms, in a fresh process: the first load runs cold code): per file it reads, parses the YAML (js-yaml's event parser for plain files; \`yaml\`'s Document, with positions, for any other and for every problem), validates with zod (a compiled copy of the schema from 200 files on) and compiles templates and JSONPaths.`,
     )
   if (r.once.ratio > 1.5)
     notes.push(
