@@ -41,7 +41,8 @@ export interface FootprintPlan {
  */
 export const V8_DEFAULTS = '--max-semi-space-size=16'
 /** The heap flags of deploy/kubernetes/deployment.yaml (NODE_OPTIONS), measured so its requests and limits follow a figure. */
-export const MANIFEST_HEAP = '--max-semi-space-size=4 --max-old-space-size=192'
+export const MANIFEST_HEAP =
+  /- name: NODE_OPTIONS\s*\n\s*value: (.+)/.exec(readFileSync(path.join(ROOT, 'deploy', 'kubernetes', 'deployment.yaml'), 'utf8'))?.[1]?.trim() ?? ''
 const BEFORE_ENV = { NODE_DISABLE_COMPILE_CACHE: '1', UV_THREADPOOL_SIZE: '64' }
 
 export interface StartupRow {

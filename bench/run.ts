@@ -38,8 +38,8 @@ const FOOTPRINT: FootprintPlan = {
     { probes: 10, nodeArgs: V8_DEFAULTS },
     { probes: 1_000, nodeArgs: '' },
     { probes: 1_000, nodeArgs: V8_DEFAULTS },
-    // deploy/kubernetes/deployment.yaml's NODE_OPTIONS: the operator's choice, which the bin keeps.
-    { probes: 1_000, nodeArgs: MANIFEST_HEAP },
+    // deploy/kubernetes/deployment.yaml's NODE_OPTIONS, if it has any: the operator's choice, which the bin keeps.
+    ...(MANIFEST_HEAP ? [{ probes: 1_000, nodeArgs: MANIFEST_HEAP }] : []),
   ],
   daemon: { warmupSeconds: 10, windowSeconds: 30, scrapes: 3 },
   onceProbes: 400,
