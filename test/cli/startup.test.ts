@@ -43,6 +43,7 @@ describe('heap flags', () => {
     ['NODE_OPTIONS with underscores', ['run'], [], '--max_old_space_size=192', []],
     ['a node flag before the bin', ['run'], ['--semi-space-growth-factor=2'], undefined, []],
     ['--max-heap-size before the bin', ['run'], ['--max-heap-size=256'], '', []],
+    ['the growing percent chosen by the operator', ['run'], [], '--heap-growing-percent=50', []],
     ['a flag that only starts like one', ['run'], ['--max-old-space-size-x'], undefined, DAEMON_V8_FLAGS],
   ])('%s', (_name, argv, execArgv, nodeOptions, expected) => {
     expect(heapFlags(argv, execArgv, nodeOptions)).toEqual(expected)
