@@ -7,6 +7,7 @@
 import type { DaemonOptions } from './options.ts'
 import { SecretMask } from '../config/secrets.ts'
 import { createLogger } from '../log.ts'
+import { holdDaemonHeap } from './heap.ts'
 import { createRuntime } from './runtime.ts'
 
 const EXIT_OK = 0
@@ -24,6 +25,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     process.stderr.write('probe run: not started\n')
     return EXIT_CONFIG
   }
+
+  // Only now: the probes are loaded (holdYoungGeneration says why it waits for that).
+  const releaseHeap = holdDaemonHeap()
 
   // A promise some part forgot to catch is a bug to log, never a reason to stop probing: without a
   // handler, Node exits, and a SIGHUP could take monitoring down (README "Reload").
@@ -56,6 +60,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           process.off('SIGTERM', onStop)
           process.off('SIGINT', onStop)
           process.off('unhandledRejection', onUnhandled)
+          releaseHeap()
           logger.flush(() => resolve(EXIT_OK))
         })
     }

@@ -1,6 +1,7 @@
 import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns'
 import type { Socket } from 'node:net'
 import type { buildConnector } from 'undici'
+import type { Probe } from '../config/probe-schema.ts'
 import { buildConnector as undiciConnector } from './undici.ts'
 
 /**
@@ -56,14 +57,40 @@ export class ConnectionWatch {
   }
 }
 
+/** What a probe's connections are opened with: the same for all its runs. */
+export type ConnectSettings = Pick<Probe, 'timeout' | 'tls'>
+
+const connectors = new WeakMap<ConnectSettings, buildConnector.connector>()
+
 /**
- * undici's connector, wrapped to hand each new socket to the watch before it
- * connects (undici has no timing API). undici
+ * undici's connector for a probe, built once and shared by all its runs: it
+ * holds settings, never a socket, and its TLS session cache is off, so no
+ * connection resumes a session another one negotiated and each pays a full
+ * handshake, as a new user's does. Built per run, each brought its own
+ * session cache, map and FinalizationRegistry to the run's garbage. undici
  * ignores the Agent's connect options when `connect` is a function, so the
  * timeout and TLS options are given here.
  */
-export function timedConnector(options: buildConnector.BuildOptions, watch: ConnectionWatch): buildConnector.connector {
-  const connect = undiciConnector({ ...options, lookup: sharedLookup } as buildConnector.BuildOptions)
+export function sharedConnector(settings: ConnectSettings): buildConnector.connector {
+  let connect = connectors.get(settings)
+  if (!connect) {
+    connect = undiciConnector({
+      allowH2: false,
+      timeout: settings.timeout,
+      rejectUnauthorized: !settings.tls.insecure,
+      maxCachedSessions: 0,
+      lookup: sharedLookup,
+    } as buildConnector.BuildOptions)
+    connectors.set(settings, connect)
+  }
+  return connect
+}
+
+/**
+ * A connector that hands each new socket to the run's watch before it
+ * connects (undici has no timing API).
+ */
+export function timedConnector(connect: buildConnector.connector, watch: ConnectionWatch): buildConnector.connector {
   return (target, callback) => {
     const startedAt = performance.now()
     // The runtime returns the socket; the .d.ts says void.

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { Agent } from './undici.ts'
 import type { Probe } from '../config/probe-schema.ts'
-import { type ConnectionWatch, timedConnector } from './connections.ts'
+import { type ConnectionWatch, sharedConnector, timedConnector } from './connections.ts'
 
 /**
  * The run's own agent: a cold start like a new user (fresh DNS, TCP and TLS),
@@ -15,7 +15,7 @@ export function createRunAgent(probe: Probe, watch: ConnectionWatch): Agent {
     // makes a plain Client instead of a Pool, whose queues alone cost 16 KB per run.
     connections: 1,
     maxResponseSize: probe.maxBodySize,
-    connect: timedConnector({ allowH2: false, timeout: probe.timeout, rejectUnauthorized: !probe.tls.insecure }, watch),
+    connect: timedConnector(sharedConnector(probe), watch),
   })
 }
 

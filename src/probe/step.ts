@@ -63,7 +63,8 @@ async function attemptStep(step: Step, context: StepContext): Promise<StepResult
     if (step.cleanup) return skippedStep(step, `skipped: ${fault.detail}`, context.secrets)
     return failedStep(step, fault, context.secrets, { durationMs: 0, timings: {} })
   }
-  const reproduce = reproduceCommand(rendered.request, context.secrets)
+  // Only a failed step carries its curl line; built for every step, it was a tenth of a passing run's garbage.
+  const curl = () => reproduceCommand(rendered.request, context.secrets)
   const sent = { method: rendered.request.method, url: context.secrets.mask(rendered.request.url) }
   const stepTimeout = step.request.timeout
   const untilDeadline = context.deadlineAt - startedAt
@@ -90,14 +91,14 @@ async function attemptStep(step: Step, context: StepContext): Promise<StepResult
   if (outcome.kind === 'fault') {
     const response = outcome.response && { status: outcome.response.status, bytes: outcome.response.bytes }
     const evidence = outcome.response ? responseEvidence(outcome.response, context.secrets) : {}
-    return failedStep(step, outcome.fault, context.secrets, { request, response, durationMs, timings }, { ...evidence, reproduce })
+    return failedStep(step, outcome.fault, context.secrets, { request, response, durationMs, timings }, { ...evidence, reproduce: curl() })
   }
   const { response } = outcome
   const judged = judge(step, plan, response, durationMs, context)
   const seen = { request, response: { status: response.status, bytes: response.bytes }, durationMs, timings }
   // A 401 from the other origin is explained by what was held back there.
   const fault = judged && redirected?.notSent.length ? { ...judged, detail: `${judged.detail} ${notSentHint(redirected.notSent)}` } : judged
-  if (fault) return failedStep(step, fault, context.secrets, seen, { ...responseEvidence(response, context.secrets), reproduce })
+  if (fault) return failedStep(step, fault, context.secrets, seen, { ...responseEvidence(response, context.secrets), reproduce: curl() })
   return { name: step.name, cleanup: step.cleanup, status: 'passed', ...seen }
 }
 

@@ -44,6 +44,7 @@ describe('heap flags', () => {
     ['NODE_OPTIONS with underscores', ['run'], [], '--max_old_space_size=192', []],
     ['a node flag before the bin', ['run'], ['--semi-space-growth-factor=2'], undefined, []],
     ['--max-heap-size before the bin', ['run'], ['--max-heap-size=256'], '', []],
+    ['the growing percent chosen by the operator', ['run'], [], '--heap-growing-percent=50', []],
     ['a flag that only starts like one', ['run'], ['--max-old-space-size-x'], undefined, DAEMON_V8_FLAGS],
   ])('%s', (_name, argv, execArgv, nodeOptions, expected) => {
     expect(heapFlags(argv, execArgv, nodeOptions)).toEqual(expected)
@@ -62,7 +63,7 @@ describe('the compile cache directory', () => {
   test('the daemon, which applies V8 flags, has its own: V8 rejects code cached under other flags', async () => {
     const tmp = await scratch()
     const dir = compileCacheDir({}, tmp, uid, DAEMON_V8_FLAGS)
-    expect(dir).toBe(path.join(tmp, `smokeprobe-compile-cache-${uid}-semi-space-growth-factor-1`))
+    expect(dir).toBe(path.join(tmp, `smokeprobe-compile-cache-${uid}-semi-space-growth-factor-1-heap-growing-percent-20`))
     expect(dir).not.toBe(compileCacheDir({}, tmp, uid))
   })
 
