@@ -35,6 +35,14 @@ import { createNetworkInput } from './network.ts'
 import { inShard } from './shard.ts'
 import { type JudgedRun, probeStatus } from './status.ts'
 
+/**
+ * Which code this daemon runs: the bundle `npm run build` wrote (dist/), or,
+ * in a checkout edited since its last build, the sources (bin/startup.js
+ * `entryModule`). Logged at start: the slower, larger one should not run
+ * unnoticed.
+ */
+const RUNNING_CODE = /\/dist\/[^/]+\.js$/.test(import.meta.url) ? 'bundle' : 'sources'
+
 export interface RuntimeDeps {
   readonly options: DaemonOptions
   readonly env: Readonly<Record<string, string | undefined>>
@@ -373,6 +381,7 @@ export function createRuntime(deps: RuntimeDeps): Runtime {
           url: server.url,
           location: options.location,
           shard: options.shard,
+          code: RUNNING_CODE,
         },
         'smokeprobe started',
       )

@@ -115,6 +115,8 @@ describe('reload', () => {
     const daemon = await spawnDaemon(cleanups, config)
     const original = await shaOf(config, config.dir)
     expect(await reloadState(daemon.url)).toEqual({ shas: [original], ok: 1 })
+    // Started by bin/probe.js from a tree vitest built (test/support/build-bundle.ts): the bundle, and it says so.
+    expect(daemon.logs().find((line) => line.msg === 'smokeprobe started')).toMatchObject({ code: 'bundle' })
 
     await config.writeProbe('hup', 'name: hup\nsteps: [\n')
     daemon.process.kill('SIGHUP')
