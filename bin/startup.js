@@ -34,13 +34,17 @@ import path from 'node:path'
  */
 export const DAEMON_V8_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=20']
 
-/** Flags that say the operator sized the heap: then the bin adds none of its own. */
+/**
+ * Flags that say the operator shaped the heap's collections: then the bin
+ * adds none of its own. A cap alone (`--max-old-space-size`,
+ * `--max-heap-size`) is not among them: it bounds the heap, the bin's
+ * settings keep it small below that bound, and the two go together (as in
+ * deploy/kubernetes/, whose cap leaves room for a full run history).
+ */
 const OPERATOR_HEAP_FLAGS = [
   '--max-semi-space-size',
   '--min-semi-space-size',
   '--semi-space-growth-factor',
-  '--max-old-space-size',
-  '--max-heap-size',
   '--optimize-for-size',
   '--no-optimize-for-size',
   '--heap-growing-percent',
@@ -53,8 +57,8 @@ export function startsDaemon(argv) {
 
 /**
  * The V8 flags the bin applies: the daemon's heap settings, unless the
- * operator's own Node flags (`node --max-old-space-size=… bin/probe.js`, or
- * NODE_OPTIONS) already size the heap. One-shot commands get none: a
+ * operator's own Node flags (`node --max-semi-space-size=… bin/probe.js`,
+ * or NODE_OPTIONS) already shape the heap's collections. One-shot commands get none: a
  * smaller young generation would only add collections to a process that
  * exits in a second.
  */
