@@ -161,7 +161,7 @@ function bounds(r: FootprintResult, load: LoadRow): string {
   const old = before(r, 1_000)
   if (big && old && big.cpuPerRunMs > 1.05 * old.cpuPerRunMs)
     notes.push(
-      `- **CPU per run at 1,000 probes** (${fixed(big.cpuPerRunMs / old.cpuPerRunMs, 2)}× before): a 1 MB young generation collects more often than V8's 16 MB one, and each scavenge copies the runs in flight. That is the price of the young-generation setting's memory (steady ${fixed(big.steadyRssMiB, 0)} vs ${fixed(old.steadyRssMiB, 0)} MiB before); an operator who prefers CPU names a heap flag (\`node --max-semi-space-size=16 bin/probe.js run\`) and the bin applies none. CPU per run also moves by ±20 % between runs on this shared machine.`,
+      `- **CPU per run at 1,000 probes** (${fixed(big.cpuPerRunMs / old.cpuPerRunMs, 2)}× before in this run): the bin's heap settings trade collections for memory (steady ${fixed(big.steadyRssMiB, 0)} vs ${fixed(old.steadyRssMiB, 0)} MiB before): a young generation held at 2 MB instead of V8's 16 MB scavenges more often, and a full collection starts 20 % above the last live size instead of about 3×. The same comparison moves by ±20 % between runs on this shared machine (7–10 interleaved pairs when the settings were chosen: 0.97×, 0.84–1.12×). An operator who prefers CPU names a heap flag (\`node --max-semi-space-size=16 bin/probe.js run\`) and the bin applies none.`,
     )
   const bareStart = r.startup.find((s) => s.what === '`node -e 0`')
   const validate = r.startup.find((s) => s.what === '`probe validate`, 1 file')
