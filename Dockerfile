@@ -32,6 +32,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY scripts/build.js scripts/build.js
 COPY src/ ./src/
+# The daemon's heap settings (src/daemon/heap.ts) read bin/startup.js.
+COPY bin/ ./bin/
 RUN node scripts/build.js
 
 # --- the demo CRUD API (deploy/compose.yaml builds this target) ---------------

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 /** What the bundle is built from, besides the dependencies the lock file pins. */
-const SOURCES = ['src', 'package.json', 'package-lock.json']
+const SOURCES = ['src', 'bin', 'package.json', 'package-lock.json']
 const PRUNE_AFTER_MS = 60 * 60 * 1000
 const KEPT = new Set(['build.json', 'meta.json', 'THIRD-PARTY-LICENSES.txt'])
 

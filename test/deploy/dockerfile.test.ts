@@ -61,7 +61,9 @@ describe('Dockerfile', () => {
     for (const path of ['package.json', 'bin/', 'schema/', 'probes/', 'alerting/']) expect(copies).toContain(path)
     // The sources are in the bundle; the build stage copies them.
     expect(copies).not.toContain('src/')
-    expect(contextCopies(stage('build'))).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'scripts/build.js', 'src/']))
+    expect(contextCopies(stage('build'))).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', 'scripts/build.js', 'src/', 'bin/']),
+    )
     for (const path of [...copies, ...contextCopies(stage('demo-api'))]) expect(existsSync(path), path).toBe(true)
   })
 
